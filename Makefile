@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11+:
+#   make run    transcribe a bundled sample with the local engine (no API key, offline)
+#   make test   lint, type-check and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test lint bench samples clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/audiosvc transcribe samples/meeting.m4a --format srt
+
+lint: $(STAMP)
+	$(BIN)/ruff check audiosvc workers tests bench samples
+	$(BIN)/ruff format --check audiosvc workers tests bench samples
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/pipeline_vs_raw.py
+	$(BIN)/python bench/chunk_throughput.py
+
+samples: $(STAMP)
+	$(BIN)/python samples/make_samples.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Speech providers: the local engine and OpenAI-compatible HTTP servers (Groq, OpenAI)."""

@@ -1,0 +1,102 @@
+"""Configuration from the environment (``AUDIOSVC_*``), with the embedded defaults.
+
+With nothing set, everything runs locally and offline: the local engine, an embedded Redis
+(next issue) and a data dir under the user's cache.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ProviderName = Literal["local", "groq", "openai"]
+
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "groq": "https://api.groq.com/openai/v1",
+    "openai": "https://api.openai.com/v1",
+}
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "audiosvc"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUDIOSVC_", extra="ignore")
+
+    # --- where things live
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+    # --- provider
+    provider: ProviderName | None = None  # None: groq when GROQ_API_KEY is set, else local
+    api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUDIOSVC_API_KEY", "GROQ_API_KEY")
+    )
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUDIOSVC_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    base_url: str | None = None
+    request_timeout: float = 60.0  # seconds, for the response after the upload
+    upload_min_bytes_per_second: float = 256_000  # upload timeout grows with the chunk size
+    max_retries: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    requests_per_minute: int = 20  # Groq free tier
+    audio_seconds_per_hour: float = 7200.0  # Groq free tier
+    max_parallel_requests: int = 4
+
+    # --- chunking
+    chunk_seconds: float | None = None  # None: provider default (remote 600, local below)
+    remote_chunk_seconds: float = 600.0
+    local_chunk_seconds: float = 600.0
+    min_chunk_seconds: float = 10.0  # Groq bills at least 10 s per request
+    overlap_seconds: float = 5.0
+    silence_search_seconds: float = 60.0
+    min_silence_ms: int = 300
+    silence_thresh_db: float = -16.0  # relative to the window's loudness (dBFS)
+    max_chunk_bytes: int = 25 * 1024 * 1024  # Groq free tier upload limit
+
+    # --- local engine
+    local_model: str = "auto"
+    cpu_threads: int = 0  # 0: one per core
+    beam_size: int = 5
+    word_timestamps: bool = True
+
+    # --- hallucination control (Groq's documented thresholds)
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+
+    # --- subtitles
+    subtitle_max_line_chars: int = 42
+    subtitle_max_lines: int = 2
+    subtitle_max_cue_seconds: float = 7.0
+    subtitle_min_cue_seconds: float = 0.5
+    subtitle_pause_seconds: float = 0.6
+
+    def resolved_provider(self) -> ProviderName:
+        if self.provider is not None:
+            return self.provider
+        return "groq" if self.api_key else "local"
+
+    def resolved_chunk_seconds(self) -> float:
+        if self.chunk_seconds is not None:
+            return self.chunk_seconds
+        if self.resolved_provider() == "local":
+            return self.local_chunk_seconds
+        return self.remote_chunk_seconds
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
