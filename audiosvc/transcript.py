@@ -83,9 +83,7 @@ class Transcript(BaseModel):
             "text": self.text,
         }
         if segments:
-            body["segments"] = [
-                s.model_dump(exclude={"words"}) for s in self.segments
-            ]
+            body["segments"] = [s.model_dump(exclude={"words"}) for s in self.segments]
         if words and self.has_words:
             body["words"] = [w.model_dump() for w in self.words]
         return body

@@ -1,0 +1,153 @@
+"""Decode any common audio or video file to 16 kHz mono PCM with PyAV's bundled FFmpeg.
+
+No ``ffmpeg``/``ffprobe`` binaries are needed. Every failure becomes a one-line
+:class:`~audiosvc.errors.MediaError` that names the file and the cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from audiosvc.errors import (
+    CorruptMediaError,
+    EmptyMediaError,
+    MediaError,
+    UnsupportedMediaError,
+)
+
+SAMPLE_RATE = 16_000
+# A decode that stops this far short of the container's declared duration is a truncated file.
+_TRUNCATION_TOLERANCE = 0.9
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str
+    duration: float | None  # seconds, as the container declares it (may be absent)
+    audio_codec: str
+    sample_rate: int
+    channels: int
+    has_video: bool
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """16 kHz mono int16 PCM. ``duration`` comes from the samples actually decoded."""
+
+    pcm: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / self.sample_rate
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise MediaError(f"{path.name}: no such file", param="file")
+    if path.is_dir():
+        raise MediaError(f"{path.name}: is a directory, not a media file", param="file")
+    if path.stat().st_size == 0:
+        raise EmptyMediaError(f"{path.name}: the file is empty", param="file")
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.error.InvalidDataError as exc:
+        raise UnsupportedMediaError(
+            f"{path.name}: not a recognized audio or video file (or damaged beyond reading)",
+            param="file",
+        ) from exc
+    except (av.error.FFmpegError, OSError) as exc:
+        raise CorruptMediaError(f"{path.name}: cannot be read ({exc})", param="file") from exc
+
+
+def _audio_stream(path: Path, container: av.container.InputContainer) -> av.audio.AudioStream:
+    if not container.streams.audio:
+        raise UnsupportedMediaError(f"{path.name}: contains no audio track", param="file")
+    return container.streams.audio[0]
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.audio.AudioStream
+) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return None
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Read the container's headers without decoding (cheap: use it to vet uploads)."""
+    path = Path(path)
+    _check_file(path)
+    with _open(path) as container:
+        stream = _audio_stream(path, container)
+        ctx = stream.codec_context
+        return MediaInfo(
+            container=container.format.name,
+            duration=_declared_duration(container, stream),
+            audio_codec=ctx.name,
+            sample_rate=ctx.sample_rate or 0,
+            channels=ctx.channels or 0,
+            has_video=bool(container.streams.video),
+        )
+
+
+class _PcmBuffer:
+    """Growable int16 buffer. Preallocated from the declared duration so that a 3-hour file
+    is decoded without the transient copies of list-and-concatenate."""
+
+    def __init__(self, expected_samples: int) -> None:
+        self._buf = np.empty(max(expected_samples, SAMPLE_RATE), dtype=np.int16)
+        self._n = 0
+
+    def extend(self, samples: np.ndarray) -> None:
+        need = self._n + len(samples)
+        if need > len(self._buf):
+            self._buf = np.resize(self._buf, max(need, int(len(self._buf) * 1.25)))
+        self._buf[self._n : need] = samples
+        self._n = need
+
+    def view(self) -> np.ndarray:
+        return self._buf[: self._n]
+
+
+def decode(path: str | Path) -> DecodedAudio:
+    """Decode the first audio track of ``path`` to 16 kHz mono int16 PCM."""
+    path = Path(path)
+    _check_file(path)
+    with _open(path) as container:
+        stream = _audio_stream(path, container)
+        declared = _declared_duration(container, stream)
+        buf = _PcmBuffer(int((declared or 0) * SAMPLE_RATE * 1.02))
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    buf.extend(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                buf.extend(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError as exc:
+            done = buf.view().size / SAMPLE_RATE
+            raise CorruptMediaError(
+                f"{path.name}: damaged or truncated audio after {done:.1f} s ({exc.strerror})",
+                param="file",
+            ) from exc
+    pcm = buf.view()
+    if pcm.size == 0:
+        raise EmptyMediaError(f"{path.name}: contains no audio (zero length)", param="file")
+    decoded = pcm.size / SAMPLE_RATE
+    if declared is not None and declared > 1.0 and decoded < declared * _TRUNCATION_TOLERANCE:
+        raise CorruptMediaError(
+            f"{path.name}: truncated: decoded {decoded:.1f} s of the {declared:.1f} s "
+            "the file declares",
+            param="file",
+        )
+    return DecodedAudio(pcm=pcm)
