@@ -83,6 +83,27 @@ def _declared_duration(
     return None
 
 
+def _wav_declared_duration(path: Path) -> float | None:
+    """Duration a RIFF/WAVE header declares. FFmpeg derives a WAV's duration from the file
+    size, which hides truncation; the header's data size does not. ``None`` for streamed WAVs
+    (size 0 or 0xFFFFFFFF) and anything unparsable."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(head):
+        kind, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if kind == b"fmt " and pos + 16 <= len(head):
+            byte_rate = int.from_bytes(head[pos + 16 : pos + 20], "little")
+        if kind == b"data":
+            if size in (0, 0xFFFFFFFF) or byte_rate == 0:
+                return None
+            return size / byte_rate
+        pos += 8 + size + (size & 1)
+    return None
+
+
 def probe(path: str | Path) -> MediaInfo:
     """Read the container's headers without decoding (cheap: use it to vet uploads)."""
     path = Path(path)
@@ -126,6 +147,8 @@ def decode(path: str | Path) -> DecodedAudio:
     with _open(path) as container:
         stream = _audio_stream(path, container)
         declared = _declared_duration(container, stream)
+        if container.format.name == "wav":
+            declared = _wav_declared_duration(path) or declared
         buf = _PcmBuffer(int((declared or 0) * SAMPLE_RATE * 1.02))
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         try:

@@ -28,7 +28,7 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AUDIOSVC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AUDIOSVC_", extra="ignore", populate_by_name=True)
 
     # --- where things live
     data_dir: Path = Field(default_factory=_default_data_dir)
@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     beam_size: int = 5
     word_timestamps: bool = True
 
-    # --- hallucination control (Groq's documented thresholds)
+    # --- hallucination control: a VAD speech gate, and Groq's documented thresholds
+    speech_gate: bool = True
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4

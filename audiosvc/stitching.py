@@ -140,21 +140,17 @@ def _align(a: Sequence[_Token], b: Sequence[_Token]) -> list[tuple[int, int]]:
     return pairs
 
 
-def _gap_cut(a: Sequence[_Token], b: Sequence[_Token], lo: float, hi: float) -> float:
-    """The middle of the widest stretch of [lo, hi] that no word of either side covers (a
-    point where two words touch counts, with width 0); the middle of [lo, hi] if none."""
-    best, best_len, t = (lo + hi) / 2, -1.0, lo
-    for start, end in sorted((tok.word.start, tok.word.end) for tok in (*a, *b)):
-        if end <= t:
-            continue
-        if start >= t and min(start, hi) - t > best_len:
-            best, best_len = (t + min(start, hi)) / 2, min(start, hi) - t
-        t = max(t, end)
-        if t > hi:
-            return best
-    if hi - t > best_len:
-        best = (t + hi) / 2
-    return best
+def _time_cut(a: Sequence[_Token], b: Sequence[_Token]) -> int:
+    """When no word aligns by text: how many of ``b``'s first words to drop. All of ``a`` is
+    kept; a word of ``b`` is dropped when it is not later than ``a``'s last word or covers
+    the same time as a word of ``a`` (the same sound, heard as a different word)."""
+    if not a:
+        return 0
+    last = a[-1].mid
+    j = 0
+    while j < len(b) and (b[j].mid <= last or any(_same_time(t, b[j]) for t in a)):
+        j += 1
+    return j
 
 
 def cut_overlap(
@@ -170,10 +166,7 @@ def cut_overlap(
         centre = (lo + hi) / 2
         i, j = min(pairs, key=lambda p: abs((a[p[0]].mid + b[p[1]].mid) / 2 - centre))
         return a0 + i + 1, j + 1
-    c = _gap_cut(a, b, lo, hi)
-    i = next((k for k, t in enumerate(a) if t.mid >= c), len(a))
-    j = next((k for k, t in enumerate(b) if t.mid >= c), len(b))
-    return a0 + i, j
+    return len(left), _time_cut(a, b)
 
 
 def _rebuild(
@@ -240,7 +233,8 @@ def _make_monotonic(segments: list[Segment], duration: float) -> list[Segment]:
 def _majority_language(chunks: Sequence[ChunkTranscript]) -> str:
     votes: Counter[str] = Counter()
     for c in chunks:
-        votes[c.transcript.language] += c.plan.end - c.plan.start
+        if c.transcript.segments and c.transcript.language:
+            votes[c.transcript.language] += c.plan.end - c.plan.start
     return votes.most_common(1)[0][0] if votes else "en"
 
 

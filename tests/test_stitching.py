@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 from hypothesis import given, settings
@@ -95,7 +96,7 @@ def chunked(draw: st.DrawFn) -> tuple[list[Word], float, list[ChunkTranscript]]:
     return stream, duration, chunks
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=int(os.environ.get("STITCH_EXAMPLES", "200")), deadline=None)
 @given(chunked())
 def test_any_word_stream_cut_into_chunks_stitches_back_exactly(case) -> None:  # type: ignore[no-untyped-def]
     stream, duration, chunks = case

@@ -1,0 +1,143 @@
+"""The whole job for one file: decode, plan chunks, transcribe each, filter, stitch.
+
+Chunks are independent (each carries the user's prompt), so remote providers get them in
+parallel up to ``max_parallel_requests``; the local engine runs them one after another, since
+it already uses every core for one chunk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audiosvc.chunking import SAMPLE_RATE, ChunkParams, ChunkPlan, plan_chunks
+from audiosvc.encode import encode_audio
+from audiosvc.errors import TooLargeError
+from audiosvc.media import DecodedAudio, decode
+from audiosvc.providers.base import AudioClip, SpeechProvider, TranscribeOptions
+from audiosvc.quality import Thresholds, drop_unreliable, speech_regions
+from audiosvc.settings import Settings
+from audiosvc.stitching import ChunkTranscript, stitch
+from audiosvc.transcript import Transcript
+
+
+@dataclass(frozen=True)
+class Progress:
+    chunks_done: int
+    chunks_total: int
+    seconds_done: float
+    seconds_total: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def make_clip(pcm: np.ndarray, plan: ChunkPlan, *, flac: bool, max_bytes: int | None) -> AudioClip:
+    """The audio of one chunk; FLAC-encoded when the provider uploads it."""
+    samples = pcm[plan.start : plan.end]
+    if not flac:
+        return AudioClip(pcm=samples, filename=f"chunk-{plan.index:04d}.pcm")
+    data = encode_audio(samples, SAMPLE_RATE, "flac")
+    if max_bytes is not None and len(data) > max_bytes:
+        # Chunk planning bounds the length so that even raw PCM fits; this is a safety net.
+        raise TooLargeError(
+            f"chunk {plan.index} encodes to {len(data)} bytes, over the provider's "
+            f"{max_bytes}-byte limit; lower chunk_seconds"
+        )
+    return AudioClip(pcm=samples, flac=data, filename=f"chunk-{plan.index:04d}.flac")
+
+
+def transcribe_chunk(
+    provider: SpeechProvider,
+    clip: AudioClip,
+    options: TranscribeOptions,
+    thresholds: Thresholds,
+    *,
+    speech_gate: bool = True,
+) -> Transcript:
+    """One provider call for one chunk, with hallucinated segments dropped. A chunk without
+    speech is not sent at all (no cost, no invented text)."""
+    regions = speech_regions(clip.pcm) if speech_gate else None
+    if regions == []:
+        return Transcript(
+            task=options.task,
+            language=_language(options) or "",
+            duration=clip.duration,
+            text="",
+            segments=[],
+        )
+    if options.task == "translate":
+        result = provider.translate(clip, options)
+    else:
+        result = provider.transcribe(clip, options)
+    return drop_unreliable(result, thresholds, regions)
+
+
+def transcribe_audio(
+    audio: DecodedAudio,
+    options: TranscribeOptions,
+    provider: SpeechProvider,
+    settings: Settings,
+    *,
+    chunk_seconds: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Transcript:
+    params = ChunkParams.from_settings(settings, chunk_seconds)
+    plans = plan_chunks(audio.pcm, params)
+    thresholds = Thresholds.from_settings(settings)
+    total = audio.duration
+    done: list[ChunkPlan] = []
+    lock = threading.Lock()
+
+    def report(plan: ChunkPlan) -> None:
+        with lock:
+            done.append(plan)
+            progress = Progress(len(done), len(plans), sum(p.duration for p in done), total)
+        if on_progress is not None:
+            on_progress(progress)
+
+    def run(plan: ChunkPlan) -> ChunkTranscript:
+        clip = make_clip(audio.pcm, plan, flac=provider.needs_flac(), max_bytes=params.max_bytes)
+        transcript = transcribe_chunk(
+            provider, clip, options, thresholds, speech_gate=settings.speech_gate
+        )
+        result = ChunkTranscript(plan, transcript)
+        report(plan)
+        return result
+
+    if on_progress is not None:
+        on_progress(Progress(0, len(plans), 0.0, total))
+    workers = 1 if not provider.needs_flac() else max(1, settings.max_parallel_requests)
+    if workers == 1 or len(plans) == 1:
+        results = [run(p) for p in plans]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(plans))) as pool:
+            results = list(pool.map(run, plans))
+    return stitch(results, duration=total, task=options.task, language=_language(options))
+
+
+def _language(options: TranscribeOptions) -> str | None:
+    if options.task == "translate":
+        return "en"
+    return options.language
+
+
+def transcribe_file(
+    path: str | Path,
+    options: TranscribeOptions,
+    provider: SpeechProvider,
+    settings: Settings,
+    *,
+    chunk_seconds: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Transcript:
+    """Transcribe (or translate) a media file of any length."""
+    audio = decode(path)
+    return transcribe_audio(
+        audio, options, provider, settings, chunk_seconds=chunk_seconds, on_progress=on_progress
+    )

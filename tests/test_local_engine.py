@@ -1,0 +1,119 @@
+"""The real local engine (faster-whisper) through the pipeline, on the project's samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audiosvc.media import DecodedAudio
+from audiosvc.pipeline import Progress, transcribe_audio
+from audiosvc.providers.base import TranscribeOptions
+from audiosvc.providers.local import LocalProvider, loaded_models
+from audiosvc.settings import Settings
+from tests.conftest import wer
+
+pytestmark = pytest.mark.engine
+
+EN = TranscribeOptions(model="tiny.en", language="en")
+
+
+@pytest.fixture(scope="module")
+def meeting_whole(
+    meeting_audio: DecodedAudio, local: LocalProvider, settings: Settings
+) -> tuple[str, list[Progress]]:
+    seen: list[Progress] = []
+    result = transcribe_audio(meeting_audio, EN, local, settings, on_progress=seen.append)
+    return result.text, seen
+
+
+def test_meeting_whole_file_wer(
+    meeting_whole: tuple[str, list[Progress]], meeting_text: str
+) -> None:
+    text, progress = meeting_whole
+    assert wer(meeting_text, text) <= 0.03
+    assert progress[0].chunks_done == 0 and progress[-1].chunks_done == progress[-1].chunks_total
+
+
+def test_forced_small_chunks_lose_no_accuracy(
+    meeting_audio: DecodedAudio,
+    local: LocalProvider,
+    settings: Settings,
+    meeting_text: str,
+    meeting_whole: tuple[str, list[Progress]],
+) -> None:
+    """30 s chunks: several cut at silences and, in the sample's pause-free stretch, with
+    overlap. Stitching must not drop or double words: WER stays within a point of whole-file."""
+    seen: list[Progress] = []
+    result = transcribe_audio(
+        meeting_audio, EN, local, settings, chunk_seconds=30, on_progress=seen.append
+    )
+    assert seen[-1].chunks_total >= 7
+    chunked, whole = wer(meeting_text, result.text), wer(meeting_text, meeting_whole[0])
+    assert chunked <= whole + 0.01
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts) and result.words[-1].end <= meeting_audio.duration
+    assert [s.id for s in result.segments] == list(range(len(result.segments)))
+
+
+def test_language_detection_and_base_model(
+    short_audio: DecodedAudio, local: LocalProvider, settings: Settings, short_text: str
+) -> None:
+    result = transcribe_audio(short_audio, TranscribeOptions(), local, settings)
+    assert result.language == "en"
+    assert wer(short_text, result.text) <= 0.05
+    assert "base" in loaded_models()
+
+
+def test_translation_to_english(
+    short_audio: DecodedAudio, local: LocalProvider, settings: Settings, short_text: str
+) -> None:
+    result = transcribe_audio(
+        short_audio, TranscribeOptions(task="translate", model="whisper-large-v3"), local, settings
+    )
+    assert result.task == "translate" and result.language == "en"
+    assert wer(short_text, result.text) <= 0.1
+
+
+def test_prompt_guides_spelling(
+    local: LocalProvider, settings: Settings, short_audio: DecodedAudio
+) -> None:
+    result = transcribe_audio(
+        short_audio,
+        TranscribeOptions(model="tiny.en", prompt="Quick Brown Fox Inc."),
+        local,
+        settings,
+    )
+    assert result.text  # the prompt must not suppress the transcript
+
+
+def _tone(seconds: float, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: np.zeros(16000 * 12, dtype=np.int16),
+        lambda: _tone(12),
+        lambda: (np.random.default_rng(1).normal(0, 1600, 16000 * 12)).astype(np.int16),
+    ],
+    ids=["silence", "tone", "noise"],
+)
+def test_no_text_for_silence_tones_or_noise(
+    make,
+    local: LocalProvider,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """tiny.en alone says 'You' for this silence and a web address for this tone."""
+    result = transcribe_audio(DecodedAudio(make()), EN, local, settings)
+    assert result.text == "" and result.segments == []
+
+
+def test_speech_after_a_tone_keeps_its_true_time(
+    local: LocalProvider, settings: Settings, short_audio: DecodedAudio, short_text: str
+) -> None:
+    pcm = np.concatenate([_tone(12), short_audio.pcm, _tone(5)])
+    result = transcribe_audio(DecodedAudio(pcm), EN, local, settings)
+    assert wer(short_text, result.text) <= 0.05
+    assert 11.5 <= result.words[0].start <= 12.6
