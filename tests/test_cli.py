@@ -1,0 +1,90 @@
+"""The CLI as a user runs it: a real process, real files, the local engine."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import srt
+import webvtt
+
+from tests.conftest import SAMPLES, wer
+
+pytestmark = pytest.mark.engine
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIOSVC_")}
+    env.pop("GROQ_API_KEY", None)
+    env["AUDIOSVC_CPU_THREADS"] = "2"
+    return subprocess.run(
+        [sys.executable, "-m", "audiosvc.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_srt_to_stdout_is_only_the_result() -> None:
+    p = run("transcribe", SAMPLES / "short.wav", "--language", "en", "--format", "srt")
+    assert p.returncode == 0, p.stderr
+    subs = list(srt.parse(p.stdout))
+    assert subs and subs[0].index == 1
+    assert wer((SAMPLES / "short.txt").read_text(), " ".join(s.content for s in subs)) <= 0.05
+    assert "Traceback" not in p.stderr
+
+
+def test_vtt_to_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "short.vtt"
+    p = run("transcribe", SAMPLES / "short.wav", "--language", "en", "-f", "vtt", "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == ""
+    captions = webvtt.from_buffer(io.StringIO(out.read_text()))
+    assert len(captions) >= 2
+
+
+def test_several_files_into_a_directory_and_bad_ones_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.mp3"
+    bad.write_text("not audio at all")
+    empty = tmp_path / "empty.m4a"
+    empty.write_bytes(b"")
+    out = tmp_path / "out"
+    p = run(
+        "transcribe", bad, SAMPLES / "short.wav", empty, "--language", "en", "-f", "json", "-o", out
+    )
+    assert p.returncode == 1
+    assert (out / "short.json").exists()
+    lines = p.stderr.strip().splitlines()
+    assert lines == [
+        "audiosvc: error: notes.mp3: not a recognized audio or video file "
+        "(or damaged beyond reading)",
+        "audiosvc: error: empty.m4a: the file is empty",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "docx"], "Invalid response_format 'docx'"),
+        (["--model", "tiny.en", "--task", "translate"], "English-only"),
+        (["--chunk-seconds", "5"], "chunk length"),
+    ],
+)
+def test_bad_options_are_one_line_errors(args: list[str], message: str) -> None:
+    p = run("transcribe", SAMPLES / "short.wav", *args)
+    assert p.returncode != 0
+    assert message in p.stderr and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_groq_without_a_key_says_so() -> None:
+    p = run("transcribe", SAMPLES / "short.wav", "--provider", "groq")
+    assert p.returncode == 2
+    assert "GROQ_API_KEY" in p.stderr and "Traceback" not in p.stderr
