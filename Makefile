@@ -20,9 +20,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/audiosvc transcribe samples/meeting.m4a --format srt
 
+LINT_PATHS := audiosvc workers tests samples $(wildcard bench)
+
 lint: $(STAMP)
-	$(BIN)/ruff check audiosvc workers tests bench samples
-	$(BIN)/ruff format --check audiosvc workers tests bench samples
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
 test: lint
