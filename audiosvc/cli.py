@@ -145,6 +145,11 @@ def _transcribe(args: argparse.Namespace) -> int:
             _fail(msg if msg.startswith(src.name) else f"{src}: {msg}")
             failed += 1
             continue
+        except Exception as exc:  # a bug, not bad input: still one line, and go on
+            bar.close()
+            _fail(f"{src}: internal error ({type(exc).__name__}: {exc})")
+            failed += 1
+            continue
         bar.close()
         out = _output_path(args, src, fmt)
         if out is None:

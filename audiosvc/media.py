@@ -57,7 +57,7 @@ def _check_file(path: Path) -> None:
 
 def _open(path: Path) -> av.container.InputContainer:
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        return av.open(str(path), mode="r")
     except av.error.InvalidDataError as exc:
         raise UnsupportedMediaError(
             f"{path.name}: not a recognized audio or video file (or damaged beyond reading)",

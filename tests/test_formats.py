@@ -25,25 +25,12 @@ from audiosvc.formats import (
 from audiosvc.languages import LANGUAGES, language_code, language_name
 from audiosvc.subtitles import Cue, SubtitleLimits, build_cues
 from audiosvc.transcript import Segment, Transcript, Word
+from tests.factories import transcript_from_words
 
 
-def _transcript(words: list[Word], *, language: str = "en", per_segment: int = 5) -> Transcript:
-    segments = [
-        Segment(
-            id=k,
-            start=words[i].start,
-            end=words[min(i + per_segment, len(words)) - 1].end,
-            text=" " + " ".join(w.word for w in words[i : i + per_segment]),
-            words=words[i : i + per_segment],
-        )
-        for k, i in enumerate(range(0, len(words), per_segment))
-    ]
-    return Transcript(
-        language=language,
-        duration=max((w.end for w in words), default=0.0) + 1.0,
-        text=" ".join(w.word for w in words),
-        segments=segments,
-    )
+def _transcript(words: list[Word], **kw: object) -> Transcript:
+    kw.setdefault("per_segment", 5)
+    return transcript_from_words(words, **kw)  # type: ignore[arg-type]
 
 
 HELLO = _transcript(

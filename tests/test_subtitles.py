@@ -19,30 +19,14 @@ from audiosvc.subtitles import (
     seconds_to_ms,
 )
 from audiosvc.transcript import Segment, Transcript, Word
+from tests.factories import transcript_from_words
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _transcript(
-    words: list[Word], *, language: str = "en", duration: float | None = None, per_segment: int = 8
-) -> Transcript:
-    segments = [
-        Segment(
-            id=k,
-            start=words[i].start,
-            end=words[min(i + per_segment, len(words)) - 1].end,
-            text=" " + " ".join(w.word for w in words[i : i + per_segment]),
-            words=words[i : i + per_segment],
-        )
-        for k, i in enumerate(range(0, len(words), per_segment))
-    ]
-    end = max((w.end for w in words), default=0.0)
-    return Transcript(
-        language=language,
-        duration=end + 1.0 if duration is None else duration,
-        text=" ".join(w.word for w in words),
-        segments=segments,
-    )
+def _transcript(words: list[Word], **kw: object) -> Transcript:
+    kw.setdefault("per_segment", 8)
+    return transcript_from_words(words, **kw)  # type: ignore[arg-type]
 
 
 def _timed(
