@@ -33,6 +33,23 @@ class Settings(BaseSettings):
     # --- where things live
     data_dir: Path = Field(default_factory=_default_data_dir)
 
+    # --- service
+    redis_url: str | None = None  # None: start an embedded redis-server under data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # base URL put in links of webhooks, e.g. https://audio.example.com
+    api_keys: str | None = None  # comma-separated; when set, a Bearer key is required
+    max_upload_bytes: int = 1024**3  # 1 GB
+    allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses
+    url_fetch_timeout: float = 60.0
+    result_ttl_seconds: float = 7 * 24 * 3600
+    cleanup_interval_seconds: float = 600.0
+    visibility_timeout: float = 3600.0  # above the worst chunk time
+    worker_concurrency: int = 1
+    webhook_secret: str | None = None
+    webhook_timeout: float = 10.0
+    webhook_max_retries: int = 6
+
     # --- provider
     provider: ProviderName | None = None  # None: groq when GROQ_API_KEY is set, else local
     api_key: str | None = Field(
@@ -54,7 +71,9 @@ class Settings(BaseSettings):
     # --- chunking
     chunk_seconds: float | None = None  # None: provider default (remote 600, local below)
     remote_chunk_seconds: float = 600.0
-    local_chunk_seconds: float = 600.0
+    # Measured (bench/pipeline_vs_raw.py): faster-whisper with word timestamps drops phrases
+    # on long inputs; 60 s chunks were as fast as the raw engine and the most accurate.
+    local_chunk_seconds: float = 60.0
     min_chunk_seconds: float = 10.0  # Groq bills at least 10 s per request
     overlap_seconds: float = 5.0
     silence_search_seconds: float = 60.0
@@ -96,6 +115,13 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
 
 
 @lru_cache(maxsize=1)

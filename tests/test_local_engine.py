@@ -18,7 +18,7 @@ EN = TranscribeOptions(model="tiny.en", language="en")
 
 
 @pytest.fixture(scope="module")
-def meeting_whole(
+def meeting_default(
     meeting_audio: DecodedAudio, local: LocalProvider, settings: Settings
 ) -> tuple[str, list[Progress]]:
     seen: list[Progress] = []
@@ -26,10 +26,10 @@ def meeting_whole(
     return result.text, seen
 
 
-def test_meeting_whole_file_wer(
-    meeting_whole: tuple[str, list[Progress]], meeting_text: str
+def test_meeting_default_chunking_wer(
+    meeting_default: tuple[str, list[Progress]], meeting_text: str
 ) -> None:
-    text, progress = meeting_whole
+    text, progress = meeting_default
     assert wer(meeting_text, text) <= 0.03
     assert progress[0].chunks_done == 0 and progress[-1].chunks_done == progress[-1].chunks_total
 
@@ -39,17 +39,18 @@ def test_forced_small_chunks_lose_no_accuracy(
     local: LocalProvider,
     settings: Settings,
     meeting_text: str,
-    meeting_whole: tuple[str, list[Progress]],
+    meeting_default: tuple[str, list[Progress]],
 ) -> None:
     """30 s chunks: several cut at silences and, in the sample's pause-free stretch, with
-    overlap. Stitching must not drop or double words: WER stays within a point of whole-file."""
+    overlap. Stitching must not drop or double words: WER stays within a point of the
+    default (60 s chunks)."""
     seen: list[Progress] = []
     result = transcribe_audio(
         meeting_audio, EN, local, settings, chunk_seconds=30, on_progress=seen.append
     )
     assert seen[-1].chunks_total >= 7
-    chunked, whole = wer(meeting_text, result.text), wer(meeting_text, meeting_whole[0])
-    assert chunked <= whole + 0.01
+    chunked, default = wer(meeting_text, result.text), wer(meeting_text, meeting_default[0])
+    assert chunked <= default + 0.01
     starts = [w.start for w in result.words]
     assert starts == sorted(starts) and result.words[-1].end <= meeting_audio.duration
     assert [s.id for s in result.segments] == list(range(len(result.segments)))
