@@ -56,6 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--provider", choices=list(get_args(ProviderName)))
     t.add_argument("--base-url", help="base URL of an OpenAI-compatible server")
     t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    s = sub.add_parser(
+        "serve",
+        help="run the whole service on this machine (embedded Redis, a worker, the API)",
+    )
+    s.add_argument("--host", default=None, help="default: AUDIOSVC_HOST or 127.0.0.1")
+    s.add_argument("--port", type=int, default=None, help="default: AUDIOSVC_PORT or 8000")
+    s.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+
+    a = sub.add_parser("api", help="run the API alone (needs AUDIOSVC_REDIS_URL)")
+    a.add_argument("--host", default=None)
+    a.add_argument("--port", type=int, default=None)
+
+    w = sub.add_parser("worker", help="run a Celery worker alone (needs AUDIOSVC_REDIS_URL)")
+    w.add_argument("--concurrency", "-c", type=int, default=1)
+    w.add_argument("--loglevel", default="INFO")
     return parser
 
 
@@ -160,12 +176,31 @@ def _transcribe(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
+def _run_service(args: argparse.Namespace) -> int:
+    from audiosvc import runner
+
+    settings = Settings()
+    host = getattr(args, "host", None) or settings.host
+    port = getattr(args, "port", None) or settings.port
+    if args.command == "serve":
+        return runner.serve(settings, host=host, port=port, workers=args.workers)
+    if args.command == "api":
+        return runner.api(settings, host=host, port=port)
+    if args.command == "worker":
+        return runner.worker(settings, concurrency=args.concurrency, loglevel=args.loglevel)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = _parser().parse_args(argv)
     try:
         if args.command == "transcribe":
             return _transcribe(args)
+        return _run_service(args)
+    except AudiosvcError as exc:
+        _fail(str(exc))
+        return EXIT_FAILED
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130

@@ -78,6 +78,22 @@ class NotFoundError(AudiosvcError):
     code = "not_found"
 
 
+class ConflictError(AudiosvcError):
+    """The resource is not in a state that allows this (e.g. a transcript not ready yet)."""
+
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class ServiceUnavailableError(AudiosvcError):
+    """A part of the service (Redis, the queue) cannot be reached right now."""
+
+    status = 503
+    type = "service_unavailable"
+    code = "service_unavailable"
+
+
 class AuthenticationError(AudiosvcError):
     status = 401
     type = "invalid_request_error"

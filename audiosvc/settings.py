@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     result_ttl_seconds: float = 7 * 24 * 3600
     cleanup_interval_seconds: float = 600.0
     visibility_timeout: float = 3600.0  # above the worst chunk time
+    # How often workers look for tasks a dead worker left unacknowledged (kombu's sweep).
+    unacked_restore_interval: int = 30
     worker_concurrency: int = 1
     webhook_secret: str | None = None
     webhook_timeout: float = 10.0

@@ -1,0 +1,1 @@
+"""Celery app and tasks. The logic lives in :mod:`audiosvc.service`; tasks stay thin."""

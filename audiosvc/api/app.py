@@ -1,0 +1,105 @@
+"""The FastAPI application: routers, and the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from audiosvc import __version__, service
+from audiosvc.api import enqueue
+from audiosvc.api.deps import Services
+from audiosvc.errors import (
+    AudiosvcError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    error_response,
+)
+from audiosvc.jobs import JobStore
+from audiosvc.settings import Settings
+from audiosvc.storage import Storage
+
+log = logging.getLogger("audiosvc.api")
+
+
+def _json_error(exc: BaseException) -> JSONResponse:
+    status, body = error_response(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as Groq's ErrorResponse: ``{"error": {message, type, code, param}}``."""
+
+    @app.exception_handler(AudiosvcError)
+    async def _ours(_: Request, exc: AudiosvcError) -> JSONResponse:
+        return _json_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
+        message = f"{'.'.join(loc) or 'request'}: {first.get('msg', 'invalid value')}"
+        return _json_error(InvalidRequestError(message, param=loc[-1] if loc else None))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return _json_error(NotFoundError("no such endpoint"))
+        err = AudiosvcError(str(exc.detail), code=f"http_{exc.status_code}")
+        err.status = exc.status_code
+        err.type = "invalid_request_error"
+        return _json_error(err)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _json_error(exc)
+
+
+async def _cleanup_loop(svc: Services) -> None:
+    """Delete finished jobs older than the retention time, periodically."""
+    while True:
+        try:
+            gone = await run_in_threadpool(
+                service.cleanup_expired, svc.store, svc.storage, svc.settings.result_ttl_seconds
+            )
+            if gone:
+                log.info("deleted %d expired jobs", len(gone))
+        except Exception:  # a Redis hiccup must not end the loop
+            log.exception("cleanup failed")
+        await asyncio.sleep(svc.settings.cleanup_interval_seconds)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if not settings.redis_url:
+        raise ValueError("create_app needs settings.redis_url")
+    svc = Services(settings, JobStore.from_url(settings.redis_url), Storage(settings.jobs_dir))
+    enqueue.bind(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_cleanup_loop(svc))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = FastAPI(title="audiosvc", version=__version__, lifespan=lifespan)
+    app.state.services = svc
+    install_error_handlers(app)
+
+    from audiosvc.api.routers import health, jobs
+
+    app.include_router(jobs.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,53 @@
+"""Shared request dependencies: settings, the job store, storage, and the caller's identity."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from audiosvc.errors import AuthenticationError
+from audiosvc.jobs import JobStore, owner_of
+from audiosvc.settings import Settings
+from audiosvc.storage import Storage
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: JobStore
+    storage: Storage
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: ``owner`` tags the jobs a key creates; with no keys configured the
+    service is open and every job is visible to everyone."""
+
+    owner: str | None
+    restricted: bool
+
+
+def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Caller:
+    keys = svc.settings.api_key_list()
+    if not keys:
+        return Caller(owner=None, restricted=False)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationError("missing API key: send 'Authorization: Bearer <key>'")
+    if not any(hmac.compare_digest(token.encode(), k.encode()) for k in keys):
+        raise AuthenticationError("invalid API key")
+    return Caller(owner=owner_of(token), restricted=True)
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+CallerDep = Annotated[Caller, Depends(caller)]

@@ -1,0 +1,279 @@
+"""/v1/jobs: upload (or url) -> job; status, transcript, events, list, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from audiosvc import service
+from audiosvc.api.deps import CallerDep, ServicesDep
+from audiosvc.api.enqueue import enqueue_prepare, revoke
+from audiosvc.api.upload import check_content_length, parse_upload
+from audiosvc.chunking import ChunkParams
+from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError
+from audiosvc.fetch import validate_url
+from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
+from audiosvc.jobs import TERMINAL, Job, JobOptions, JobStore, new_job_id, public_view
+from audiosvc.languages import LANGUAGES
+from audiosvc.media import probe
+from audiosvc.models import resolve_model
+from audiosvc.settings import Settings
+from audiosvc.subtitles import SubtitleLimits
+
+router = APIRouter(prefix="/v1/jobs")
+
+_OPTION_FIELDS = {
+    "task", "model", "language", "prompt", "temperature", "timestamp_granularities[]",
+    "timestamp_granularities", "chunk_seconds", "webhook_url", "url",
+}  # fmt: skip
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequestError(f"{name} given more than once", param=name)
+    return values[0].strip() or None
+
+
+def _number(fields: dict[str, list[str]], name: str) -> float | None:
+    raw = _one(fields, name)
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidRequestError(f"{name} must be a number, not {raw!r}", param=name) from None
+
+
+def parse_options(fields: dict[str, list[str]], settings: Settings) -> JobOptions:
+    """Validate the request's options (Groq's field names plus chunk_seconds, webhook_url)."""
+    unknown = sorted(set(fields) - _OPTION_FIELDS)
+    if unknown:
+        raise InvalidRequestError(f"unknown field {unknown[0]!r}", param=unknown[0])
+    task = _one(fields, "task") or "transcribe"
+    if task not in ("transcribe", "translate"):
+        raise InvalidRequestError(
+            f"task must be 'transcribe' or 'translate', not {task!r}", param="task"
+        )
+    language = _one(fields, "language")
+    if language is not None:
+        language = language.lower()
+        if language not in LANGUAGES:
+            raise InvalidRequestError(
+                f"language must be an ISO-639-1 code such as 'en', not {language!r}",
+                param="language",
+            )
+    temperature = _number(fields, "temperature") or 0.0
+    if not 0.0 <= temperature <= 1.0:
+        raise InvalidRequestError("temperature must be between 0 and 1", param="temperature")
+    grans = fields.get("timestamp_granularities[]", []) + fields.get("timestamp_granularities", [])
+    for g in grans:
+        if g not in ("word", "segment"):
+            raise InvalidRequestError(
+                f"timestamp_granularities[] values are 'word' or 'segment', not {g!r}",
+                param="timestamp_granularities[]",
+            )
+    model = _one(fields, "model")
+    if settings.resolved_provider() == "local":
+        resolve_model(model, task, language)  # type: ignore[arg-type]
+    chunk_seconds = _number(fields, "chunk_seconds")
+    if chunk_seconds is not None:
+        ChunkParams.from_settings(settings, chunk_seconds).validate()
+    webhook = _one(fields, "webhook_url")
+    if webhook is not None:
+        try:
+            validate_url(webhook, allow_private=settings.allow_private_urls)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(exc.message, param="webhook_url") from None
+    return JobOptions(
+        task=task,  # type: ignore[arg-type]
+        model=model,
+        language=language,
+        prompt=_one(fields, "prompt"),
+        temperature=temperature,
+        timestamp_granularities=sorted(set(grans)) or ["segment"],  # type: ignore[arg-type]
+        chunk_seconds=chunk_seconds,
+        webhook_url=webhook,
+    )
+
+
+def _base(request: Request, settings: Settings) -> str:
+    return settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+
+
+def _view(job: Job, request: Request, settings: Settings) -> dict[str, Any]:
+    return public_view(job, service.links(job.id, _base(request, settings)))
+
+
+@router.post("", status_code=202)
+async def create_job(request: Request, svc: ServicesDep, who: CallerDep) -> JSONResponse:
+    settings, storage = svc.settings, svc.storage
+    check_content_length(request.headers.get("content-length"), settings.max_upload_bytes)
+    job_id = new_job_id()
+    try:
+        form = await parse_upload(
+            request.stream(),
+            request.headers.get("content-type", ""),
+            lambda name: storage.writer(
+                storage.upload_path(job_id, name), settings.max_upload_bytes
+            ),
+        )
+        options = parse_options(form.fields, settings)
+        url = _one(form.fields, "url")
+        if form.file is not None and url is not None:
+            raise InvalidRequestError("send either a file or a url, not both", param="url")
+        if form.file is None and url is None:
+            raise InvalidRequestError("a file or a url is required", param="file")
+        if url is not None:
+            url = validate_url(url, allow_private=settings.allow_private_urls)
+        upload = form.file.path if form.file is not None else None
+        if upload is not None:
+            await run_in_threadpool(probe, upload)  # 415/400 now, not after queueing
+        job = Job(
+            id=job_id,
+            owner=who.owner,
+            filename=Path(form.filename).name if form.filename else None,
+            url=url,
+            upload_path=str(upload) if upload else None,
+            options=options,
+        )
+        await run_in_threadpool(svc.store.create, job)
+        try:
+            task_id = await run_in_threadpool(enqueue_prepare, job_id)
+        except AudiosvcError:
+            await run_in_threadpool(svc.store.delete, job_id)  # not accepted: say so
+            raise
+        await run_in_threadpool(svc.store.add_task_ids, job_id, [task_id])
+    except BaseException:
+        storage.delete(job_id)
+        raise
+    body = _view(job, request, settings)
+    return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
+
+
+def _get(svc: ServicesDep, who: CallerDep, job_id: str) -> Job:
+    return svc.store.get(job_id, who.owner, check_owner=who.restricted)
+
+
+@router.get("")
+async def list_jobs(
+    request: Request,
+    svc: ServicesDep,
+    who: CallerDep,
+    status: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    if status is not None and status not in ("queued", "processing", *TERMINAL):
+        raise InvalidRequestError(f"unknown status {status!r}", param="status")
+    jobs, more = await run_in_threadpool(
+        svc.store.list_jobs,
+        who.owner if who.restricted else None,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "object": "list",
+        "data": [_view(j, request, svc.settings) for j in jobs],
+        "has_more": more,
+    }
+
+
+@router.get("/{job_id}")
+async def get_job(job_id: str, request: Request, svc: ServicesDep, who: CallerDep) -> Any:
+    job = await run_in_threadpool(_get, svc, who, job_id)
+    return _view(job, request, svc.settings)
+
+
+@router.get("/{job_id}/transcript")
+async def get_transcript(
+    job_id: str, svc: ServicesDep, who: CallerDep, format: str = "json"
+) -> Response:
+    fmt = parse_format(format)
+    job = await run_in_threadpool(_get, svc, who, job_id)
+    if job.status != "succeeded":
+        raise ConflictError(
+            f"job {job_id} is {job.status}; the transcript exists once it has succeeded",
+            code="job_not_ready",
+        )
+    transcript = await run_in_threadpool(service.load_transcript, job_id, svc.storage)
+    body = render(
+        transcript,
+        fmt,
+        limits=SubtitleLimits.from_settings(svc.settings),
+        granularities=job.options.timestamp_granularities,
+    )
+    stem = Path(job.filename or job_id).stem or job_id
+    return Response(
+        body,
+        media_type=CONTENT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{EXTENSIONS[fmt]}"'},
+    )
+
+
+def _sse(data: dict[str, Any]) -> str:
+    event = data["status"] if data["status"] in TERMINAL else "progress"
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+@router.get("/{job_id}/events")
+async def job_events(job_id: str, svc: ServicesDep, who: CallerDep) -> StreamingResponse:
+    """Server-sent events: the job's state now, then at every change, until it ends."""
+    await run_in_threadpool(_get, svc, who, job_id)
+    url = svc.settings.redis_url or ""
+
+    async def stream() -> AsyncIterator[str]:
+        client = aioredis.from_url(url)
+        pubsub = client.pubsub()
+        await pubsub.subscribe(JobStore.channel(job_id))  # before reading: nothing is missed
+        try:
+            job = await run_in_threadpool(svc.store.get, job_id)
+            yield _sse(public_view(job, {}))
+            while not job.terminal:
+                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15.0)
+                if msg is None:
+                    yield ": keep-alive\n\n"
+                job = await run_in_threadpool(svc.store.get, job_id)
+                if msg is not None or job.terminal:
+                    yield _sse(public_view(job, {}))
+        except (asyncio.CancelledError, AudiosvcError):
+            return
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await client.aclose()
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.delete("/{job_id}")
+async def delete_job(job_id: str, request: Request, svc: ServicesDep, who: CallerDep) -> Any:
+    """Cancel an active job (queued tasks revoked, running ones stop at the next chunk) and
+    delete its files; a finished job is deleted outright."""
+    job = await run_in_threadpool(_get, svc, who, job_id)
+    if job.terminal:
+        await run_in_threadpool(svc.storage.delete, job_id)
+        await run_in_threadpool(svc.store.delete, job_id)
+        return {"id": job_id, "object": "job", "deleted": True}
+    cancelled = await run_in_threadpool(
+        lambda: svc.store.set_status(job_id, "cancelled", allow_from={"queued", "processing"})
+    )
+    await run_in_threadpool(revoke, svc.store.task_ids(job_id))
+    await run_in_threadpool(svc.storage.delete, job_id)
+    if cancelled is None:  # it ended meanwhile
+        cancelled = await run_in_threadpool(svc.store.get, job_id)
+    return _view(cancelled, request, svc.settings)

@@ -1,0 +1,111 @@
+"""Fetching media by URL, without letting the service be aimed at its own network.
+
+Only http and https. Every address the host name resolves to must be public (not loopback,
+private, link-local such as cloud metadata at 169.254.169.254, multicast, reserved or
+unspecified), on the first request and on every redirect, unless the operator allows private
+addresses. Limitation: the name is resolved again when connecting, so a DNS answer that
+changes between the check and the connection (rebinding) is not caught; deployments that
+face hostile users should also restrict egress at the network level.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from email.message import Message
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from audiosvc.errors import InvalidRequestError
+from audiosvc.storage import UploadWriter
+
+Resolver = Callable[[str], list[str]]
+
+
+def resolve(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise InvalidRequestError(f"cannot resolve host {host!r}", param="url") from exc
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _forbidden(address: str) -> str | None:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        mapped = ip.ipv4_mapped or ip.sixtofour
+        if mapped is not None:
+            ip = mapped
+    for attr, why in (
+        ("is_loopback", "loopback"), ("is_link_local", "link-local"),
+        ("is_private", "private"), ("is_multicast", "multicast"),
+        ("is_reserved", "reserved"), ("is_unspecified", "unspecified"),
+    ):  # fmt: skip
+        if getattr(ip, attr):
+            return why
+    return None
+
+
+def validate_url(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> str:
+    """``url`` if it may be fetched, else :class:`InvalidRequestError` saying why."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise InvalidRequestError("url must be http or https", param="url")
+    if not parts.hostname:
+        raise InvalidRequestError("url has no host", param="url")
+    if not allow_private:
+        for address in resolver(parts.hostname):
+            why = _forbidden(address)
+            if why:
+                raise InvalidRequestError(
+                    f"url host {parts.hostname!r} resolves to a {why} address ({address}); "
+                    "such addresses are refused",
+                    param="url",
+                )
+    return url.strip()
+
+
+def _filename(resp: httpx.Response) -> str | None:
+    disposition = resp.headers.get("content-disposition")
+    if disposition:
+        msg = Message()
+        msg["content-disposition"] = disposition
+        name = msg.get_filename()
+        if name:
+            return PurePosixPath(name).name or None
+    return PurePosixPath(unquote(resp.url.path)).name or None
+
+
+def download(
+    url: str,
+    writer: UploadWriter,
+    *,
+    allow_private: bool,
+    timeout: float,
+    max_redirects: int = 5,
+    resolver: Resolver = resolve,
+) -> str | None:
+    """Stream ``url`` into ``writer`` (its size limit applies); returns a file name."""
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            for _ in range(max_redirects + 1):
+                validate_url(url, allow_private=allow_private, resolver=resolver)
+                with client.stream("GET", url) as resp:
+                    if resp.is_redirect:
+                        url = urljoin(url, resp.headers.get("location", ""))
+                        continue
+                    if resp.status_code >= 400:
+                        raise InvalidRequestError(
+                            f"fetching the url failed: HTTP {resp.status_code}", param="url"
+                        )
+                    for block in resp.iter_bytes(1 << 16):
+                        writer.write(block)
+                    return _filename(resp)
+    except httpx.HTTPError as exc:
+        raise InvalidRequestError(
+            f"fetching the url failed: {type(exc).__name__}", param="url"
+        ) from exc
+    raise InvalidRequestError("fetching the url failed: too many redirects", param="url")

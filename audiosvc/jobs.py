@@ -1,0 +1,315 @@
+"""Job state in Redis.
+
+One hash per job (``audiosvc:job:<id>``): the job's JSON under ``data`` plus counters that
+parallel chunk tasks bump atomically (``chunks_done``, ``seconds_done``). Chunk results live in
+``audiosvc:job:<id>:chunks`` (index -> chunk transcript JSON): a chunk whose result is already
+there is never sent to the provider again, so a redelivered task costs nothing and adds no
+duplicate text. Every change is published on ``audiosvc:job:<id>:events`` for SSE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import redis
+from pydantic import BaseModel, Field
+
+from audiosvc.chunking import ChunkPlan
+from audiosvc.errors import AudiosvcError, NotFoundError
+from audiosvc.transcript import Task, Transcript
+
+Status = Literal["queued", "processing", "succeeded", "failed", "cancelled"]
+Granularity = Literal["word", "segment"]
+TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+PREFIX = "audiosvc"
+
+
+def _segment_only() -> list[Granularity]:
+    return ["segment"]
+
+
+class JobOptions(BaseModel):
+    task: Task = "transcribe"
+    model: str | None = None
+    language: str | None = None
+    prompt: str | None = None
+    temperature: float = 0.0
+    timestamp_granularities: list[Granularity] = Field(default_factory=_segment_only)
+    chunk_seconds: float | None = None
+    webhook_url: str | None = None
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+
+
+class Progress(BaseModel):
+    chunks_done: int = 0
+    chunks_total: int = 0
+    seconds_done: float = 0.0
+    seconds_total: float = 0.0
+
+
+class Job(BaseModel):
+    id: str
+    status: Status = "queued"
+    owner: str | None = None
+    filename: str | None = None
+    url: str | None = None
+    upload_path: str | None = None
+    options: JobOptions = Field(default_factory=JobOptions)
+    created_at: float = Field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration: float | None = None
+    progress: Progress = Field(default_factory=Progress)
+    error: JobError | None = None
+    chunks: list[tuple[int, int, int]] = Field(default_factory=list)  # (start, end, overlap)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def plans(self) -> list[ChunkPlan]:
+        return [ChunkPlan(i, s, e, o) for i, (s, e, o) in enumerate(self.chunks)]
+
+
+def new_job_id() -> str:
+    return "job_" + uuid.uuid4().hex
+
+
+def owner_of(api_key: str | None) -> str | None:
+    """A stable, non-reversible tag for the API key that created a job."""
+    if not api_key:
+        return None
+    return hashlib.sha256(api_key.encode()).hexdigest()[:24]
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis) -> None:
+        # redis-py types every reply as a sync/async union; treat replies as untyped here.
+        self.r: Any = client
+
+    @classmethod
+    def from_url(cls, url: str) -> JobStore:
+        return cls(redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10))
+
+    # --- keys
+    @staticmethod
+    def key(job_id: str) -> str:
+        return f"{PREFIX}:job:{job_id}"
+
+    @staticmethod
+    def chunks_key(job_id: str) -> str:
+        return f"{PREFIX}:job:{job_id}:chunks"
+
+    @staticmethod
+    def tasks_key(job_id: str) -> str:
+        return f"{PREFIX}:job:{job_id}:tasks"
+
+    @staticmethod
+    def channel(job_id: str) -> str:
+        return f"{PREFIX}:job:{job_id}:events"
+
+    @staticmethod
+    def index_key(owner: str | None) -> str:
+        return f"{PREFIX}:jobs" if owner is None else f"{PREFIX}:jobs:owner:{owner}"
+
+    # --- reading
+    def get(self, job_id: str, owner: str | None = None, *, check_owner: bool = False) -> Job:
+        """The job, with live progress counters. Unknown ids, and jobs of another API key
+        when ``check_owner``, are both 404: the existence of others' jobs is not revealed."""
+        raw = self.r.hgetall(self.key(job_id)) if _valid_id(job_id) else {}
+        if not raw or b"data" not in raw:
+            raise NotFoundError(f"no job {job_id!r}", param="id")
+        job = Job.model_validate_json(raw[b"data"])
+        if check_owner and job.owner != owner:
+            raise NotFoundError(f"no job {job_id!r}", param="id")
+        job.progress.chunks_done = int(raw.get(b"chunks_done", 0))
+        job.progress.seconds_done = round(float(raw.get(b"seconds_done", 0.0)), 3)
+        return job
+
+    def list_jobs(
+        self, owner: str | None, *, status: str | None = None, limit: int = 20, offset: int = 0
+    ) -> tuple[list[Job], bool]:
+        """Newest first; returns the page and whether more follow."""
+        out: list[Job] = []
+        start = offset if status is None else 0
+        skipped = 0
+        batch = max(limit * 2, 50)
+        while True:
+            ids = self.r.zrevrange(self.index_key(owner), start, start + batch - 1)
+            if not ids:
+                return out, False
+            for raw_id in ids:
+                try:
+                    job = self.get(raw_id.decode())
+                except NotFoundError:
+                    continue
+                if status is not None and job.status != status:
+                    continue
+                if status is not None and skipped < offset:
+                    skipped += 1
+                    continue
+                if len(out) == limit:
+                    return out, True
+                out.append(job)
+            start += batch
+
+    # --- writing
+    def create(self, job: Job) -> Job:
+        pipe = self.r.pipeline()
+        pipe.hset(
+            self.key(job.id),
+            mapping={"data": job.model_dump_json(), "chunks_done": 0, "seconds_done": 0},
+        )
+        pipe.zadd(self.index_key(None), {job.id: job.created_at})
+        if job.owner is not None:
+            pipe.zadd(self.index_key(job.owner), {job.id: job.created_at})
+        pipe.execute()
+        self.publish(job.id)
+        return job
+
+    def update(
+        self, job_id: str, *, allow_from: Iterable[str] | None = None, **changes: Any
+    ) -> Job | None:
+        """Apply ``changes`` atomically (optimistic lock). With ``allow_from``, only when the
+        current status is one of those: a cancelled job is never marked succeeded. Returns the
+        new job, or None when the status did not allow it."""
+        key = self.key(job_id)
+        allowed = set(allow_from) if allow_from is not None else None
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.hget(key, "data")
+                    if raw is None:
+                        raise NotFoundError(f"no job {job_id!r}", param="id")
+                    job = Job.model_validate_json(raw)
+                    if allowed is not None and job.status not in allowed:
+                        pipe.unwatch()
+                        return None
+                    job = job.model_copy(update=changes)
+                    pipe.multi()
+                    pipe.hset(key, "data", job.model_dump_json())
+                    pipe.execute()
+                    break
+                except redis.WatchError:
+                    continue
+        self.publish(job_id)
+        return self.get(job_id)
+
+    def set_status(
+        self,
+        job_id: str,
+        status: Status,
+        *,
+        error: AudiosvcError | None = None,
+        allow_from: Iterable[str] | None = None,
+        **changes: Any,
+    ) -> Job | None:
+        now = time.time()
+        if status == "processing":
+            changes.setdefault("started_at", now)
+        if status in TERMINAL:
+            changes.setdefault("finished_at", now)
+        if error is not None:
+            changes["error"] = JobError(code=error.code, message=error.message)
+        return self.update(job_id, allow_from=allow_from, status=status, **changes)
+
+    # --- chunks
+    def chunk_result(self, job_id: str, index: int) -> Transcript | None:
+        raw = self.r.hget(self.chunks_key(job_id), str(index))
+        return None if raw is None else Transcript.model_validate_json(raw)
+
+    def save_chunk(self, job_id: str, index: int, transcript: Transcript, seconds: float) -> bool:
+        """Store a chunk's result once; progress counts it only the first time."""
+        if not self.r.hsetnx(self.chunks_key(job_id), str(index), transcript.model_dump_json()):
+            return False
+        pipe = self.r.pipeline()
+        pipe.hincrby(self.key(job_id), "chunks_done", 1)
+        pipe.hincrbyfloat(self.key(job_id), "seconds_done", seconds)
+        pipe.execute()
+        self.publish(job_id)
+        return True
+
+    def chunk_results(self, job_id: str) -> dict[int, Transcript]:
+        raw = self.r.hgetall(self.chunks_key(job_id))
+        return {int(k): Transcript.model_validate_json(v) for k, v in raw.items()}
+
+    def add_task_ids(self, job_id: str, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        if ids:
+            self.r.sadd(self.tasks_key(job_id), *ids)
+
+    def task_ids(self, job_id: str) -> list[str]:
+        return sorted(x.decode() for x in self.r.smembers(self.tasks_key(job_id)))
+
+    def delete(self, job_id: str) -> None:
+        job = self.get(job_id)
+        pipe = self.r.pipeline()
+        pipe.delete(self.key(job_id), self.chunks_key(job_id), self.tasks_key(job_id))
+        pipe.zrem(self.index_key(None), job_id)
+        if job.owner is not None:
+            pipe.zrem(self.index_key(job.owner), job_id)
+        pipe.execute()
+
+    def expired(self, older_than: float, limit: int = 500) -> list[str]:
+        """Ids of finished jobs created before ``older_than`` (epoch seconds)."""
+        ids = [
+            x.decode()
+            for x in self.r.zrangebyscore(self.index_key(None), 0, older_than, start=0, num=limit)
+        ]
+        out = []
+        for job_id in ids:
+            try:
+                job = self.get(job_id)
+            except NotFoundError:
+                self.r.zrem(self.index_key(None), job_id)
+                continue
+            if job.terminal and (job.finished_at or job.created_at) < older_than:
+                out.append(job_id)
+        return out
+
+    # --- events
+    def publish(self, job_id: str) -> None:
+        try:
+            job = self.get(job_id)
+        except NotFoundError:
+            return
+        self.r.publish(self.channel(job_id), json.dumps(public_view(job, links={})))
+
+
+def _valid_id(job_id: str) -> bool:
+    return job_id.startswith("job_") and len(job_id) <= 64 and job_id[4:].isalnum()
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
+    """The job as the API shows it (no internal paths or owner tags)."""
+    return {
+        "id": job.id,
+        "object": "job",
+        "status": job.status,
+        "filename": job.filename,
+        "url": job.url,
+        "options": job.options.model_dump(),
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "duration": job.duration,
+        "progress": job.progress.model_dump(),
+        "error": job.error.model_dump() if job.error else None,
+        "links": links,
+    }

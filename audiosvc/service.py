@@ -1,0 +1,190 @@
+"""What the workers do for a job, step by step; the Celery tasks only call these.
+
+prepare:   decode the upload (or fetch the URL), plan chunks, write each chunk's PCM.
+chunk:     transcribe one chunk, once (a stored result is never recomputed).
+stitch:    join the chunk results into the transcript; the job succeeds.
+Every step first checks that the job is still wanted (not cancelled or failed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from audiosvc.chunking import ChunkParams, ChunkPlan, plan_chunks
+from audiosvc.errors import AudiosvcError
+from audiosvc.fetch import download
+from audiosvc.jobs import Job, JobStore
+from audiosvc.media import decode
+from audiosvc.pipeline import make_clip, transcribe_chunk
+from audiosvc.providers import make_provider
+from audiosvc.providers.base import SpeechProvider, TranscribeOptions
+from audiosvc.quality import Thresholds
+from audiosvc.settings import Settings
+from audiosvc.stitching import ChunkTranscript, stitch
+from audiosvc.storage import Storage
+from audiosvc.transcript import Transcript
+
+_providers: dict[str, SpeechProvider] = {}
+
+
+def provider_for(settings: Settings) -> SpeechProvider:
+    """One provider per process (the local engine keeps its model loaded)."""
+    name = settings.resolved_provider()
+    if name not in _providers:
+        _providers[name] = make_provider(settings, name)
+    return _providers[name]
+
+
+def reset_process_state() -> None:
+    """After fork: drop anything the parent built (models are loaded lazily per process)."""
+    _providers.clear()
+
+
+def options_of(job: Job) -> TranscribeOptions:
+    o = job.options
+    return TranscribeOptions(
+        task=o.task,
+        model=o.model,
+        language=o.language,
+        prompt=o.prompt,
+        temperature=o.temperature,
+        word_timestamps=True,
+    )
+
+
+def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) -> int | None:
+    """Decode and chunk. Returns the number of chunks, or None if the job is not wanted."""
+    job = store.set_status(job_id, "processing", allow_from={"queued", "processing"})
+    if job is None:
+        return None
+    if job.chunks and all(
+        storage.chunk_path(job_id, p.index).exists() for p in job.plans()
+    ):  # a redelivered prepare: the work is done
+        return len(job.chunks)
+    path = Path(job.upload_path) if job.upload_path else None
+    if path is None and job.url:
+        path = storage.upload_path(job_id, None)
+        with storage.writer(path, settings.max_upload_bytes) as w:
+            filename = download(
+                job.url,
+                w,
+                allow_private=settings.allow_private_urls,
+                timeout=settings.url_fetch_timeout,
+            )
+        store.update(job_id, upload_path=str(path), filename=filename or job.filename)
+    if path is None:
+        raise AudiosvcError("the job has neither an upload nor a url")
+    audio = decode(path)
+    params = ChunkParams.from_settings(settings, job.options.chunk_seconds)
+    plans = plan_chunks(audio.pcm, params)
+    for plan in plans:
+        target = storage.chunk_path(job_id, plan.index)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        audio.pcm[plan.start : plan.end].tofile(tmp)
+        tmp.replace(target)
+    store.update(
+        job_id,
+        duration=round(audio.duration, 3),
+        chunks=[(p.start, p.end, p.overlap) for p in plans],
+        progress=job.progress.model_copy(
+            update={"chunks_total": len(plans), "seconds_total": round(audio.duration, 3)}
+        ),
+    )
+    return len(plans)
+
+
+def run_chunk(
+    job_id: str, index: int, store: JobStore, storage: Storage, settings: Settings
+) -> bool:
+    """Transcribe chunk ``index`` unless it is done or the job is not wanted. Provider errors
+    propagate (the task decides between retrying and failing the job)."""
+    job = store.get(job_id)
+    if job.terminal:
+        return False
+    if store.chunk_result(job_id, index) is not None:
+        return False  # redelivered: no second provider call, no duplicate text
+    plan = job.plans()[index]
+    pcm = np.fromfile(storage.chunk_path(job_id, index), dtype=np.int16)
+    provider = provider_for(settings)
+    clip = make_clip(
+        pcm,
+        ChunkPlan(plan.index, 0, len(pcm)),
+        flac=provider.needs_flac(),
+        max_bytes=settings.max_chunk_bytes,
+    )
+    result = transcribe_chunk(
+        provider,
+        clip,
+        options_of(job),
+        Thresholds.from_settings(settings),
+        speech_gate=settings.speech_gate,
+    )
+    return store.save_chunk(job_id, index, result, plan.duration)
+
+
+def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
+    """Stitch and store the transcript; the job succeeds (unless cancelled meanwhile)."""
+    job = store.get(job_id)
+    if job.terminal:
+        return None
+    results = store.chunk_results(job_id)
+    plans = job.plans()
+    missing = [p.index for p in plans if p.index not in results]
+    if missing:
+        raise AudiosvcError(f"chunks {missing} have no result; the job cannot be stitched")
+    language = "en" if job.options.task == "translate" else job.options.language
+    transcript = stitch(
+        [ChunkTranscript(p, results[p.index]) for p in plans],
+        duration=job.duration or 0.0,
+        task=job.options.task,
+        language=language,
+    )
+    path = storage.transcript_path(job_id)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(transcript.model_dump_json())
+    tmp.replace(path)
+    done = store.set_status(job_id, "succeeded", allow_from={"processing"})
+    for p in plans:
+        storage.chunk_path(job_id, p.index).unlink(missing_ok=True)
+    return done
+
+
+def load_transcript(job_id: str, storage: Storage) -> Transcript:
+    return Transcript.model_validate_json(storage.transcript_path(job_id).read_text())
+
+
+def fail(job_id: str, store: JobStore, error: AudiosvcError) -> Job | None:
+    return store.set_status(job_id, "failed", error=error, allow_from={"queued", "processing"})
+
+
+def cleanup_expired(store: JobStore, storage: Storage, ttl: float) -> list[str]:
+    """Delete finished jobs (record and files) older than ``ttl`` seconds."""
+    gone = store.expired(time.time() - ttl)
+    for job_id in gone:
+        storage.delete(job_id)
+        store.delete(job_id)
+    return gone
+
+
+def links(job_id: str, base: str = "") -> dict[str, str]:
+    root = f"{base}/v1/jobs/{job_id}"
+    return {
+        "self": root,
+        "events": f"{root}/events",
+        **{
+            f"transcript_{fmt}": f"{root}/transcript?format={fmt}"
+            for fmt in ("json", "text", "verbose_json", "srt", "vtt")
+        },
+    }
+
+
+def webhook_payload(job: Job, base: str = "") -> bytes:
+    return json.dumps(
+        {"id": job.id, "status": job.status, "links": links(job.id, base)},
+        separators=(",", ":"),
+    ).encode()

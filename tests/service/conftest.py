@@ -1,0 +1,102 @@
+"""Session-wide real service: redis-server (the binary `serve` uses), one Celery worker
+process, and the API over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from audiosvc.redis_server import EmbeddedRedis
+from audiosvc.settings import Settings
+from tests.service.harness import Api, Worker
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), fsync="always").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def service_settings(
+    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("svc-data"),
+        redis_url=redis_server.url,
+        cpu_threads=2,
+        api_key=None,
+        provider="local",
+        allow_private_urls=True,  # tests serve media and webhooks on 127.0.0.1
+        webhook_secret="whsec-test",
+        visibility_timeout=8.0,  # a killed worker's chunk comes back within seconds
+        unacked_restore_interval=1,
+    )
+
+
+@pytest.fixture(scope="session")
+def worker(
+    service_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
+    w = Worker(service_settings, tmp_path_factory.mktemp("logs") / "worker.log").start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="session")
+def api(service_settings: Settings) -> Iterator[Api]:
+    server = Api(service_settings).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def client(api: Api, worker: Worker) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api.url, timeout=60) as c:
+        yield c
+
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
+
+
+@pytest.fixture(scope="session")
+def media_server() -> Iterator[str]:
+    """A plain HTTP server on 127.0.0.1 serving samples/ (for url jobs)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SAMPLES))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def hook_receiver() -> Iterator[tuple[str, object]]:
+    """A webhook receiver on 127.0.0.1; yields its URL and a queue of (body, headers)."""
+    import http.server
+    import queue
+    import threading
+
+    received: queue.Queue[tuple[bytes, dict[str, str]]] = queue.Queue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            received.put((body, dict(self.headers.items())))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", received
+    httpd.shutdown()

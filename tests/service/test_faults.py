@@ -1,0 +1,103 @@
+"""Faults with real parts: a worker SIGKILLed mid-job, Redis restarted under queued jobs,
+and per-key isolation of jobs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from audiosvc.redis_server import EmbeddedRedis
+from audiosvc.settings import Settings
+from tests.conftest import normalize, wer
+from tests.service.conftest import SAMPLES
+from tests.service.harness import Api, Worker, events, wait_until_done
+
+pytestmark = pytest.mark.engine
+
+
+def _upload(client: httpx.Client, path: Path, **fields: str) -> dict:  # type: ignore[type-arg]
+    with path.open("rb") as f:
+        resp = client.post("/v1/jobs", files={"file": (path.name, f)}, data=fields)
+    assert resp.status_code == 202, resp.text
+    return resp.json()  # type: ignore[no-any-return]
+
+
+def _sentences(text: str) -> list[str]:
+    return [normalize(s) for s in re.split(r"[.?!]", text) if len(s.split()) >= 5]
+
+
+def test_worker_killed_mid_job_loses_and_doubles_nothing(
+    client: httpx.Client, worker: Worker, service_settings: Settings, tmp_path: Path
+) -> None:
+    reference = (SAMPLES / "meeting.txt").read_text()
+    job = _upload(client, SAMPLES / "meeting.m4a", language="en", chunk_seconds="30")
+    for ev in events(client, job["id"]):
+        if ev["progress"]["chunks_done"] >= 2:
+            break
+    worker.kill()  # SIGKILL, mid-chunk: its unacknowledged chunk must come back
+    replacement = Worker(service_settings, tmp_path / "worker2.log").start()
+    try:
+        final = wait_until_done(client, job["id"], timeout=300)
+    finally:
+        worker.proc = replacement.proc  # the session fixture stops whichever runs now
+    assert final["status"] == "succeeded", final
+    text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "text"}).text
+    assert wer(reference, text) <= 0.02
+    got = normalize(text)
+    for sentence in _sentences(reference):
+        assert got.count(sentence) <= 1, f"doubled: {sentence!r}"
+
+
+def test_redis_restart_with_queued_jobs_loses_none(
+    client: httpx.Client, worker: Worker, redis_server: EmbeddedRedis
+) -> None:
+    worker.stop()  # nobody consumes: the jobs wait in Redis
+    ids = [_upload(client, SAMPLES / "short.wav", language="en")["id"] for _ in range(3)]
+    redis_server.stop()
+    redis_server.start()  # same port and AOF: the queue comes back
+    worker.start()
+    for job_id in ids:
+        final = wait_until_done(client, job_id)
+        assert final["status"] == "succeeded", final
+    assert client.get("/healthz").json()["redis"] is True
+
+
+@pytest.fixture
+def keyed_api(service_settings: Settings) -> Iterator[Api]:
+    settings = service_settings.model_copy(
+        update={
+            "api_keys": "key-alice, key-bob",
+            "allow_private_urls": False,
+            "max_upload_bytes": 400_000,
+        }
+    )
+    server = Api(settings).start()
+    yield server
+    server.stop()
+
+
+def test_api_keys_isolate_jobs(keyed_api: Api, worker: Worker) -> None:
+    alice = httpx.Client(base_url=keyed_api.url, headers={"Authorization": "Bearer key-alice"})
+    bob = httpx.Client(base_url=keyed_api.url, headers={"Authorization": "Bearer key-bob"})
+    anon = httpx.Client(base_url=keyed_api.url)
+    job = _upload(alice, SAMPLES / "short.wav", language="en")
+    assert anon.get(f"/v1/jobs/{job['id']}").status_code == 401
+    assert (
+        httpx.get(f"{keyed_api.url}/v1/jobs", headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )
+    assert bob.get(f"/v1/jobs/{job['id']}").status_code == 404
+    assert bob.delete(f"/v1/jobs/{job['id']}").status_code == 404
+    assert job["id"] not in {j["id"] for j in bob.get("/v1/jobs").json()["data"]}
+    assert job["id"] in {j["id"] for j in alice.get("/v1/jobs").json()["data"]}
+    assert wait_until_done(alice, job["id"])["status"] == "succeeded"
+    # This app refuses private URLs and uploads over 400 kB, with Groq-style errors.
+    resp = alice.post("/v1/jobs", data={"url": "http://127.0.0.1:9/a.wav"})
+    assert resp.status_code == 400 and resp.json()["error"]["param"] == "url"
+    big = b"\0" * 500_000
+    resp = alice.post("/v1/jobs", files={"file": ("big.wav", big)})
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "request_too_large"

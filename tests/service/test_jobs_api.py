@@ -1,0 +1,216 @@
+"""End to end through HTTP: upload, follow, download; list; cancel; errors keep the service up."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import srt
+import webvtt
+
+from audiosvc.encode import encode_audio
+from audiosvc.settings import Settings
+from tests.conftest import wer
+from tests.service.conftest import SAMPLES
+from tests.service.harness import events, wait_until_done
+
+pytestmark = pytest.mark.engine
+
+
+def _upload(client: httpx.Client, path: Path, **fields: str | list[str]) -> httpx.Response:
+    with path.open("rb") as f:
+        return client.post("/v1/jobs", files={"file": (path.name, f)}, data=fields)
+
+
+@pytest.fixture(scope="module")
+def short_job(client: httpx.Client) -> dict:  # type: ignore[type-arg]
+    resp = _upload(
+        client,
+        SAMPLES / "short.wav",
+        language="en",
+        **{"timestamp_granularities[]": ["word", "segment"]},
+    )
+    assert resp.status_code == 202, resp.text
+    job = resp.json()
+    assert job["status"] == "queued" and resp.headers["location"] == job["links"]["self"]
+    seen = list(events(client, job["id"]))
+    assert seen[0]["status"] in ("queued", "processing")
+    assert seen[-1]["status"] == "succeeded" and seen[-1]["_event"] == "succeeded"
+    return client.get(f"/v1/jobs/{job['id']}").json()  # type: ignore[no-any-return]
+
+
+def test_upload_and_follow_to_success(short_job: dict) -> None:  # type: ignore[type-arg]
+    assert short_job["status"] == "succeeded"
+    p = short_job["progress"]
+    assert p["chunks_done"] == p["chunks_total"] >= 1
+    assert p["seconds_done"] == pytest.approx(p["seconds_total"], abs=0.01)
+    assert short_job["started_at"] <= short_job["finished_at"]
+    assert short_job["error"] is None
+
+
+@pytest.mark.parametrize(
+    ("fmt", "ctype", "ext"),
+    [
+        ("json", "application/json", "json"),
+        ("text", "text/plain", "txt"),
+        ("verbose_json", "application/json", "json"),
+        ("srt", "application/x-subrip", "srt"),
+        ("vtt", "text/vtt", "vtt"),
+    ],
+)
+def test_download_every_format(
+    client: httpx.Client,
+    short_job: dict,
+    fmt: str,
+    ctype: str,
+    ext: str,  # type: ignore[type-arg]
+) -> None:
+    reference = (SAMPLES / "short.txt").read_text()
+    resp = client.get(f"/v1/jobs/{short_job['id']}/transcript", params={"format": fmt})
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith(ctype)
+    assert f'filename="short.{ext}"' in resp.headers["content-disposition"]
+    if fmt == "json":
+        text = resp.json()["text"]
+    elif fmt == "verbose_json":
+        body = resp.json()
+        assert body["language"] == "english" and body["duration"] > 9
+        assert body["words"] and body["segments"]
+        text = body["text"]
+    elif fmt == "srt":
+        text = " ".join(s.content for s in srt.parse(resp.text))
+    elif fmt == "vtt":
+        text = " ".join(c.text for c in webvtt.from_buffer(io.StringIO(resp.text)))
+    else:
+        text = resp.text
+    assert wer(reference, text) <= 0.05
+
+
+def test_list_newest_first_and_filter(client: httpx.Client, short_job: dict) -> None:  # type: ignore[type-arg]
+    second = _upload(client, SAMPLES / "short.wav", language="en").json()
+    wait_until_done(client, second["id"])
+    page = client.get("/v1/jobs", params={"limit": 1}).json()
+    assert page["object"] == "list" and page["has_more"] is True
+    assert page["data"][0]["id"] == second["id"]
+    ok = client.get("/v1/jobs", params={"status": "succeeded", "limit": 100}).json()
+    assert {short_job["id"], second["id"]} <= {j["id"] for j in ok["data"]}
+    assert client.get("/v1/jobs", params={"status": "bogus"}).status_code == 400
+
+
+def test_cancel_stops_a_running_job_and_deletes_its_files(
+    client: httpx.Client, service_settings: Settings
+) -> None:
+    job = _upload(client, SAMPLES / "meeting.m4a", language="en", chunk_seconds="20").json()
+    for ev in events(client, job["id"]):
+        if ev["progress"]["chunks_done"] >= 1:
+            break
+    resp = client.delete(f"/v1/jobs/{job['id']}")
+    assert resp.status_code == 200 and resp.json()["status"] == "cancelled"
+    assert not (service_settings.jobs_dir / job["id"]).exists()
+    # A later job finishing shows the worker went past the cancelled job's chunks.
+    later = _upload(client, SAMPLES / "short.wav", language="en").json()
+    assert wait_until_done(client, later["id"])["status"] == "succeeded"
+    final = client.get(f"/v1/jobs/{job['id']}").json()
+    assert final["status"] == "cancelled"
+    assert final["progress"]["chunks_done"] < final["progress"]["chunks_total"]
+    # A finished job is deleted outright.
+    assert client.delete(f"/v1/jobs/{later['id']}").json()["deleted"] is True
+    assert client.get(f"/v1/jobs/{later['id']}").status_code == 404
+
+
+def _error(resp: httpx.Response, status: int, param: str | None = None) -> dict:  # type: ignore[type-arg]
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error"} and {"message", "type", "code", "param"} <= set(body["error"])
+    if param is not None:
+        assert body["error"]["param"] == param
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_bad_uploads_get_clear_errors_and_the_service_stays_up(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("minutes of the meeting, typed\n" * 50)
+    assert "not a recognized" in _error(_upload(client, notes), 415, "file")["message"]
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    _error(_upload(client, empty), 400, "file")
+    pcm = (np.random.default_rng(0).normal(0, 3000, 16000 * 20)).astype(np.int16)
+    data = encode_audio(pcm, 16000, "m4a")
+    cut = tmp_path / "cut.m4a"
+    cut.write_bytes(data[: len(data) // 2])
+    _error(_upload(client, cut), 415, "file")
+    _error(client.post("/v1/jobs", data={"language": "en"}), 400, "file")
+    _error(
+        client.post("/v1/jobs", content=b"{}", headers={"content-type": "application/json"}), 400
+    )
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"task": "dance"}, "task"),
+        ({"temperature": "3"}, "temperature"),
+        ({"language": "xx"}, "language"),
+        ({"model": "gpt-4o"}, "model"),
+        ({"chunk_seconds": "5"}, "chunk_seconds"),
+        ({"colour": "red"}, "colour"),
+        ({"timestamp_granularities[]": "char"}, "timestamp_granularities[]"),
+        ({"webhook_url": "ftp://example.com/hook"}, "webhook_url"),
+        ({"model": "tiny.en", "task": "translate"}, "model"),
+    ],
+)
+def test_bad_options(client: httpx.Client, fields: dict[str, str], param: str) -> None:
+    _error(_upload(client, SAMPLES / "short.wav", **fields), 400, param)
+
+
+def test_unknown_job_and_not_ready(client: httpx.Client) -> None:
+    _error(client.get("/v1/jobs/job_0123456789abcdef"), 404)
+    _error(client.get("/v1/jobs/../../etc/passwd"), 404)
+    _error(client.delete("/v1/jobs/job_nope"), 404)
+    job = _upload(client, SAMPLES / "short.wav", language="en").json()
+    resp = client.get(f"/v1/jobs/{job['id']}/transcript")
+    if resp.status_code != 200:  # not ready yet: a clear 409
+        assert _error(resp, 409)["code"] == "job_not_ready"
+    _error(
+        client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "docx"}),
+        400,
+        "response_format",
+    )
+    wait_until_done(client, job["id"])
+
+
+def test_url_job(client: httpx.Client, media_server: str) -> None:
+    resp = client.post("/v1/jobs", data={"url": f"{media_server}/short.wav", "language": "en"})
+    assert resp.status_code == 202, resp.text
+    final = wait_until_done(client, resp.json()["id"])
+    assert final["status"] == "succeeded" and final["filename"] == "short.wav"
+    text = client.get(f"/v1/jobs/{final['id']}/transcript", params={"format": "text"}).text
+    assert wer((SAMPLES / "short.txt").read_text(), text) <= 0.05
+
+
+def test_url_job_that_404s_fails_clearly(client: httpx.Client, media_server: str) -> None:
+    resp = client.post("/v1/jobs", data={"url": f"{media_server}/missing.wav"})
+    final = wait_until_done(client, resp.json()["id"])
+    assert final["status"] == "failed"
+    assert "HTTP 404" in final["error"]["message"]
+
+
+def test_webhook_is_signed(client: httpx.Client, hook_receiver: tuple[str, list]) -> None:  # type: ignore[type-arg]
+    from audiosvc.webhooks import verify
+
+    url, received = hook_receiver
+    job = _upload(client, SAMPLES / "short.wav", language="en", webhook_url=url).json()
+    wait_until_done(client, job["id"])
+    body, headers = received.get(timeout=60)  # type: ignore[attr-defined]
+    payload = json.loads(body)
+    assert payload["id"] == job["id"] and payload["status"] == "succeeded"
+    assert payload["links"]["transcript_srt"].endswith("format=srt")
+    assert verify(body, headers, "whsec-test")
+    assert not verify(body, headers, "another-secret")

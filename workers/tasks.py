@@ -1,0 +1,117 @@
+"""prepare -> chord(chunk per chunk) -> stitch -> notify. Thin wrappers over
+:mod:`audiosvc.service`; no task waits on another (no ``.get()``)."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+from celery import Task, chord
+
+from audiosvc import service, webhooks
+from audiosvc.errors import AudiosvcError, ProviderError
+from audiosvc.jobs import JobStore
+from audiosvc.settings import Settings
+from audiosvc.storage import Storage
+from workers.celery_app import app
+
+log = logging.getLogger("audiosvc.workers")
+CHUNK_MAX_RETRIES = 12
+
+
+@cache
+def _settings() -> Settings:
+    return Settings()
+
+
+@cache
+def _store() -> JobStore:
+    return JobStore.from_url(_settings().redis_url or "redis://127.0.0.1:6379/0")
+
+
+def _storage() -> Storage:
+    return Storage(_settings().jobs_dir)
+
+
+def _failed(job_id: str, exc: BaseException) -> None:
+    error = (
+        exc
+        if isinstance(exc, AudiosvcError)
+        else AudiosvcError(f"internal error while processing ({type(exc).__name__})")
+    )
+    if isinstance(exc, AudiosvcError):
+        log.warning("job %s failed: %s", job_id, exc)
+    else:
+        log.exception("job %s failed unexpectedly", job_id, exc_info=exc)
+    if service.fail(job_id, _store(), error) is not None:
+        notify.delay(job_id)
+
+
+@app.task(name="audiosvc.prepare", bind=True)
+def prepare(self: Task, job_id: str) -> int:
+    try:
+        n = service.prepare(job_id, _store(), _storage(), _settings())
+    except Exception as exc:
+        _failed(job_id, exc)
+        return 0
+    if n is None:
+        return 0
+    result = chord([transcribe_chunk.s(job_id, i) for i in range(n)])(stitch.s(job_id))
+    _store().add_task_ids(job_id, [r.id for r in result.parent.results] + [result.id])
+    return n
+
+
+@app.task(name="audiosvc.chunk", bind=True, max_retries=CHUNK_MAX_RETRIES)
+def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
+    try:
+        return service.run_chunk(job_id, index, _store(), _storage(), _settings())
+    except ProviderError as exc:
+        if exc.retryable and self.request.retries < CHUNK_MAX_RETRIES:
+            # Stay under the broker's visibility timeout, or the delayed task is redelivered.
+            cap = max(1.0, _settings().visibility_timeout / 2)
+            countdown = min(exc.retry_after or webhooks.backoff(self.request.retries), cap)
+            log.info("job %s chunk %s: %s; retrying in %.1f s", job_id, index, exc, countdown)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        _failed(job_id, exc)
+    except Exception as exc:
+        _failed(job_id, exc)
+    return False
+
+
+@app.task(name="audiosvc.stitch", bind=True)
+def stitch(self: Task, _results: Any, job_id: str) -> bool:
+    try:
+        done = service.finish(job_id, _store(), _storage())
+    except Exception as exc:
+        _failed(job_id, exc)
+        return False
+    if done is not None:
+        notify.delay(job_id)
+    return done is not None
+
+
+@app.task(name="audiosvc.notify", bind=True, max_retries=None)
+def notify(self: Task, job_id: str) -> str:
+    """POST the job's outcome to its webhook, signed; retried on timeouts and 5xx only."""
+    settings = _settings()
+    try:
+        job = _store().get(job_id)
+    except AudiosvcError:
+        return "gone"
+    url = job.options.webhook_url
+    if not url:
+        return "none"
+    body = service.webhook_payload(job, settings.public_url)
+    result = webhooks.deliver(
+        url, body, secret=settings.webhook_secret, timeout=settings.webhook_timeout
+    )
+    if result.outcome == "retry" and self.request.retries < settings.webhook_max_retries:
+        countdown = result.retry_after or webhooks.backoff(self.request.retries)
+        raise self.retry(countdown=min(countdown, settings.visibility_timeout / 2))
+    return result.outcome
+
+
+@app.task(name="audiosvc.cleanup")
+def cleanup() -> int:
+    return len(service.cleanup_expired(_store(), _storage(), _settings().result_ttl_seconds))
