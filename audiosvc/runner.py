@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -83,11 +84,16 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             redis_url = redis.url
         os.environ["AUDIOSVC_REDIS_URL"] = redis_url
         settings = settings.model_copy(update={"redis_url": redis_url})
-        worker = subprocess.Popen(
-            worker_command(workers),
-            env=worker_env(settings, redis_url),
-            start_new_session=True,
-        )
+        log_path = settings.data_dir / "logs" / "worker.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:  # stdout stays for the ready line alone
+            worker = subprocess.Popen(
+                worker_command(workers, "INFO"),
+                env=worker_env(settings, redis_url),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         from audiosvc.api.app import create_app
 
         server = uvicorn.Server(
@@ -105,12 +111,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
                 state = "worker not ready yet"
             print(
                 f"audiosvc ready: http://{host}:{port} ({where} {redis_url}, {state}; "
-                "Ctrl-C stops)",
+                f"worker log {log_path}; Ctrl-C stops)",
                 flush=True,
             )
 
         threading.Thread(target=announce, daemon=True).start()
-        server.run()
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
+            server.run()
         return 0
     finally:
         if worker is not None and worker.poll() is None:

@@ -83,10 +83,10 @@ def deliver(
     http = client or httpx.Client(timeout=timeout, follow_redirects=False)
     try:
         resp = http.post(url, content=body, headers=signed_headers(body, secret))
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+        return DeliveryResult("give_up", detail=str(exc))  # retrying cannot help
     except (httpx.TimeoutException, httpx.TransportError) as exc:
         return DeliveryResult("retry", detail=type(exc).__name__)
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
-        return DeliveryResult("give_up", detail=str(exc))
     finally:
         if own:
             http.close()

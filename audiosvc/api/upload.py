@@ -126,18 +126,24 @@ class _Collector:
             self.form.file.abort()
 
 
-async def _parse_urlencoded(chunks: AsyncIterator[bytes], limit: int) -> ParsedForm:
+async def _parse_urlencoded(
+    chunks: AsyncIterator[bytes], max_field_bytes: int, max_fields: int
+) -> ParsedForm:
     body = bytearray()
     async for chunk in chunks:
         body += chunk
-        if len(body) > limit:
-            raise InvalidRequestError("form body too large")
+        if len(body) > max_field_bytes * 3:  # url-encoding may triple a field's size
+            raise InvalidRequestError("form body too large (fields are too long)")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
         raise InvalidRequestError("form body is not UTF-8") from None
+    if len(pairs) > max_fields:
+        raise InvalidRequestError("too many form fields")
     form = ParsedForm()
     for name, value in pairs:
+        if len(value.encode()) > max_field_bytes:
+            raise InvalidRequestError(f"field {name!r} is too long", param=name)
         form.fields.setdefault(name, []).append(value)
     return form
 
@@ -154,7 +160,7 @@ async def parse_upload(
     ``open_file(filename)``; on any error its partial file is removed."""
     ctype, params = parse_options_header(content_type)
     if ctype == b"application/x-www-form-urlencoded":  # fields only, e.g. a url job
-        return await _parse_urlencoded(chunks, max_field_bytes * max_fields)
+        return await _parse_urlencoded(chunks, max_field_bytes, max_fields)
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise InvalidRequestError(

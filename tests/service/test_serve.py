@@ -1,0 +1,77 @@
+"""`audiosvc serve` as a user runs it: one command, one ready line, Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from audiosvc.redis_server import free_port
+from tests.service.conftest import SAMPLES
+from tests.service.harness import wait_until_done
+
+pytestmark = pytest.mark.engine
+
+
+def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sel.select(timeout=deadline - time.monotonic()):
+            return proc.stdout.readline()
+    raise TimeoutError("no line from audiosvc serve")
+
+
+def test_serve_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIOSVC_")}
+    env.pop("GROQ_API_KEY", None)
+    env.update(AUDIOSVC_DATA_DIR=str(tmp_path / "data"), AUDIOSVC_CPU_THREADS="2")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "audiosvc.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = _read_line(proc, 120)
+        m = re.match(
+            r"audiosvc ready: (http://\S+) \(embedded redis (redis://\S+), 1 worker;", line
+        )
+        assert m, line
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert any("redis-server" in " ".join(c.cmdline()) for c in children)
+        assert any("celery" in " ".join(c.cmdline()) for c in children)
+        with httpx.Client(base_url=m.group(1), timeout=60) as client:
+            assert client.get("/healthz").json() == {
+                "status": "ok",
+                "api": True,
+                "redis": True,
+                "workers": 1,
+            }
+            with (SAMPLES / "short.wav").open("rb") as f:
+                job = client.post(
+                    "/v1/jobs", files={"file": ("short.wav", f)}, data={"language": "en"}
+                ).json()
+            assert wait_until_done(client, job["id"])["status"] == "succeeded"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        for child in children:  # the worker, its pool and redis are gone too
+            assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

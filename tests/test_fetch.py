@@ -1,0 +1,109 @@
+"""URL jobs: only public http(s) addresses, checked again on every redirect."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from audiosvc.errors import InvalidRequestError, TooLargeError
+from audiosvc.fetch import download, validate_url
+from audiosvc.storage import UploadWriter
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/a.wav",
+        "http://localhost/a.wav",
+        "http://10.1.2.3/a",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/a",
+        "http://[::ffff:127.0.0.1]/a",
+        "http://192.168.0.1/a",
+        "http://0.0.0.0/a",
+    ],
+)
+def test_private_addresses_are_refused(url: str) -> None:
+    with pytest.raises(InvalidRequestError) as err:
+        validate_url(url, allow_private=False)
+    assert err.value.param == "url"
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a.wav", "file:///etc/passwd", "http:///a"])
+def test_only_http_with_a_host(url: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        validate_url(url, allow_private=True)
+
+
+def test_public_address_passes() -> None:
+    assert (
+        validate_url(
+            "https://media.example/a.wav",
+            allow_private=False,
+            resolver=lambda _h: ["93.184.216.34"],
+        )
+        == "https://media.example/a.wav"
+    )
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "clip.wav").write_bytes(b"RIFF" + b"\0" * 5000)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a: object, **kw: object) -> None:
+            super().__init__(*a, directory=str(tmp_path), **kw)  # type: ignore[arg-type]
+
+        def do_GET(self) -> None:
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", "/clip.wav")
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_download_streams_to_the_writer(origin: str, tmp_path: Path) -> None:
+    out = tmp_path / "got"
+    with UploadWriter(out, 10_000) as w:
+        name = download(f"{origin}/redirect", w, allow_private=True, timeout=5)
+    assert name == "clip.wav" and out.stat().st_size == 5004
+
+
+def test_a_redirect_to_a_private_address_is_refused(origin: str, tmp_path: Path) -> None:
+    """The first host is 'public' (by the resolver); the redirect lands on 127.0.0.1."""
+    host = origin.split("//")[1]
+    calls: list[str] = []
+
+    def resolver(name: str) -> list[str]:
+        calls.append(name)
+        return ["93.184.216.34"] if len(calls) == 1 else ["127.0.0.1"]
+
+    with (
+        pytest.raises(InvalidRequestError, match="loopback"),
+        UploadWriter(tmp_path / "x", 10_000) as w,
+    ):
+        download(f"http://{host}/redirect", w, allow_private=False, timeout=5, resolver=resolver)
+    assert len(calls) == 2 and not (tmp_path / "x").exists()
+
+
+def test_http_errors_and_size_limit(origin: str, tmp_path: Path) -> None:
+    with (
+        pytest.raises(InvalidRequestError, match="HTTP 404"),
+        UploadWriter(tmp_path / "a", 10_000) as w,
+    ):
+        download(f"{origin}/missing.wav", w, allow_private=True, timeout=5)
+    with pytest.raises(TooLargeError), UploadWriter(tmp_path / "b", 1000) as w:
+        download(f"{origin}/clip.wav", w, allow_private=True, timeout=5)

@@ -1,0 +1,80 @@
+"""Webhook signatures and delivery outcomes against a real local receiver."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from audiosvc import webhooks
+
+
+def test_signature_verifies_only_with_the_right_secret_fresh_and_untampered() -> None:
+    body = b'{"id":"job_1","status":"succeeded","links":{}}'
+    headers = webhooks.signed_headers(body, "s3cret", now=1_000_000)
+    assert webhooks.verify(body, headers, "s3cret", now=1_000_100)
+    assert not webhooks.verify(body, headers, "other", now=1_000_100)
+    assert not webhooks.verify(body + b" ", headers, "s3cret", now=1_000_100)
+    assert not webhooks.verify(body, headers, "s3cret", now=1_000_000 + 301)  # replayed late
+    assert not webhooks.verify(body, {}, "s3cret")
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[int]]]:
+    """Answers with the status in the path: /200, /500, /400, /429, /slow."""
+    statuses: list[int] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            if self.path == "/slow":
+                time.sleep(1.0)  # the server being slow, not test synchronization
+                code = 200
+            else:
+                code = int(self.path.strip("/"))
+            statuses.append(code)
+            self.send_response(code)
+            if code == 429:
+                self.send_header("Retry-After", "7")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", statuses
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("path", "outcome", "retry_after"),
+    [
+        ("/200", "delivered", None),
+        ("/500", "retry", None),
+        ("/400", "give_up", None),
+        ("/429", "retry", 7.0),
+        ("/slow", "retry", None),
+    ],
+)
+def test_delivery_outcomes(
+    receiver: tuple[str, list[int]], path: str, outcome: str, retry_after: float | None
+) -> None:
+    base, _ = receiver
+    result = webhooks.deliver(base + path, b"{}", secret="s", timeout=0.3)
+    assert result.outcome == outcome
+    assert result.retry_after == retry_after
+
+
+def test_unreachable_is_retried_and_a_bad_url_is_not() -> None:
+    assert webhooks.deliver("http://127.0.0.1:9/", b"{}", secret=None, timeout=1).outcome == "retry"
+    assert webhooks.deliver("not a url", b"{}", secret=None, timeout=1).outcome == "give_up"
+
+
+def test_backoff_grows_with_jitter_and_stays_capped() -> None:
+    assert [webhooks.backoff(a, rand=lambda: 1.0) for a in range(4)] == [2, 4, 8, 16]
+    assert webhooks.backoff(30, rand=lambda: 1.0) == 600
+    assert webhooks.backoff(3, rand=lambda: 0.25) == 4
