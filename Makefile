@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
-#   make run    transcribe a bundled sample with the local engine (no API key, offline)
+#   make run    start the service on this machine (embedded Redis, a worker, the API)
 #   make test   lint, type-check and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test lint bench samples clean
+.PHONY: run demo test lint bench samples clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 run: $(STAMP)
+	$(BIN)/audiosvc serve
+
+demo: $(STAMP)
 	$(BIN)/audiosvc transcribe samples/meeting.m4a --format srt
 
 LINT_PATHS := audiosvc workers tests samples $(wildcard bench)

@@ -20,10 +20,18 @@ from audiosvc.redis_server import EmbeddedRedis
 from audiosvc.settings import Settings
 
 
-def worker_command(concurrency: int, loglevel: str = "WARNING") -> list[str]:
+def worker_command(
+    concurrency: int, loglevel: str = "WARNING", settings: Settings | None = None
+) -> list[str]:
+    """The celery worker command line. The local engine is CPU-bound: one process per
+    ``concurrency``. A remote provider is I/O-bound: threads, ``max_parallel_requests`` of
+    them, sharing one client-side rate limiter."""
+    pool, n = "prefork", concurrency
+    if settings is not None and settings.resolved_provider() != "local":
+        pool, n = "threads", max(concurrency, settings.max_parallel_requests)
     return [
         sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-        "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", loglevel,
+        "--concurrency", str(n), "--pool", pool, "--loglevel", loglevel,
         "--hostname", f"audiosvc-{os.getpid()}@{socket.gethostname()}",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
@@ -88,7 +96,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:  # stdout stays for the ready line alone
             worker = subprocess.Popen(
-                worker_command(workers, "INFO"),
+                worker_command(workers, "INFO", settings),
                 env=worker_env(settings, redis_url),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -149,4 +157,4 @@ def worker(settings: Settings, *, concurrency: int, loglevel: str) -> int:
         raise AudiosvcError("set AUDIOSVC_REDIS_URL (or run 'audiosvc serve')")
     settings = settings.model_copy(update={"worker_concurrency": concurrency})
     env = worker_env(settings, redis_url)
-    os.execve(sys.executable, worker_command(concurrency, loglevel), env)
+    os.execve(sys.executable, worker_command(concurrency, loglevel, settings), env)

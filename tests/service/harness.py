@@ -36,7 +36,7 @@ class Worker:
         env.update(self.env)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                worker_command(1, "INFO"),
+                worker_command(1, "INFO", self.settings),
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
