@@ -34,8 +34,8 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/pipeline_vs_raw.py
-	$(BIN)/python bench/chunk_throughput.py
+	cd bench && for s in pipeline_vs_raw chunk_throughput memory service_vs_cli \
+		remote_parallel api_memory concurrent_jobs; do ../$(BIN)/python $$s.py || exit 1; done
 
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py

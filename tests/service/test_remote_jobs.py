@@ -1,0 +1,73 @@
+"""Jobs through a remote provider (the Groq-compatible test server): rate limits retried with
+the countdown from retry-after, permanent errors failing the job with the provider's message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from audiosvc.settings import Settings
+from tests.groq_server import DEFAULT_API_KEY, Fault, GroqServer
+from tests.service.conftest import SAMPLES
+from tests.service.harness import Worker, wait_until_done
+
+
+@pytest.fixture
+def groq_worker(worker: Worker, service_settings: Settings, tmp_path: Path) -> Iterator[GroqServer]:
+    """Swap the session's local-engine worker for one configured for 'groq' (all workers of a
+    deployment share one configuration), against the test server."""
+    with GroqServer() as server:
+        worker.stop()
+        remote = Worker(
+            service_settings,
+            tmp_path / "groq-worker.log",
+            AUDIOSVC_PROVIDER="groq",
+            AUDIOSVC_BASE_URL=server.url,
+            GROQ_API_KEY=DEFAULT_API_KEY,
+            AUDIOSVC_MAX_RETRIES="0",  # the provider gives up at once: Celery retries
+            AUDIOSVC_REQUESTS_PER_MINUTE="0",
+            AUDIOSVC_AUDIO_SECONDS_PER_HOUR="0",
+        ).start()
+        try:
+            yield server
+        finally:
+            remote.stop()
+            worker.start()
+
+
+def _submit(client: httpx.Client) -> str:
+    with (SAMPLES / "short.wav").open("rb") as f:
+        resp = client.post("/v1/jobs", files={"file": ("short.wav", f)}, data={"language": "en"})
+    assert resp.status_code == 202, resp.text
+    return str(resp.json()["id"])
+
+
+def test_rate_limits_are_retried_after_retry_after(
+    client: httpx.Client, groq_worker: GroqServer
+) -> None:
+    groq_worker.fail_next(
+        Fault.error(429, "Rate limit reached", retry_after=1.0), Fault.error(503, "over capacity")
+    )
+    final = wait_until_done(client, _submit(client))
+    assert final["status"] == "succeeded", final
+    uploads = [r for r in groq_worker.requests if r.path.endswith("/audio/transcriptions")]
+    assert len(uploads) == 3
+    assert uploads[1].received_at - uploads[0].received_at >= 1.0  # waited as told
+    words = client.get(
+        f"/v1/jobs/{final['id']}/transcript", params={"format": "verbose_json"}
+    ).json()
+    assert words["text"]
+
+
+def test_a_rejected_key_fails_the_job_with_the_providers_message(
+    client: httpx.Client, groq_worker: GroqServer
+) -> None:
+    groq_worker.fail_next(Fault.error(401, "Invalid API Key"))
+    final = wait_until_done(client, _submit(client))
+    assert final["status"] == "failed"
+    assert final["error"]["code"] == "provider_auth_failed"
+    assert "Invalid API Key" in final["error"]["message"]
+    assert len(groq_worker.requests) == 1  # never retried
