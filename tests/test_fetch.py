@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from audiosvc.errors import InvalidRequestError, TooLargeError
 from audiosvc.fetch import download, validate_url
 from audiosvc.storage import UploadWriter
+from tests.localhttp import serving
 
 
 @pytest.mark.parametrize(
@@ -69,10 +69,8 @@ def origin(tmp_path: Path) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_download_streams_to_the_writer(origin: str, tmp_path: Path) -> None:

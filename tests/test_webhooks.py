@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import http.server
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from audiosvc import webhooks
+from tests.localhttp import serving
 
 
 def test_signature_verifies_only_with_the_right_secret_fresh_and_untampered() -> None:
@@ -44,10 +44,8 @@ def receiver() -> Iterator[tuple[str, list[int]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", statuses
-    httpd.shutdown()
+    with serving(Handler) as url:
+        yield url, statuses
 
 
 @pytest.mark.parametrize(

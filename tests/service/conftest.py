@@ -11,6 +11,7 @@ import pytest
 
 from audiosvc.redis_server import EmbeddedRedis
 from audiosvc.settings import Settings
+from tests.localhttp import serving
 from tests.service.harness import Api, Worker
 
 
@@ -68,13 +69,10 @@ def media_server() -> Iterator[str]:
     """A plain HTTP server on 127.0.0.1 serving samples/ (for url jobs)."""
     import functools
     import http.server
-    import threading
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SAMPLES))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(handler) as url:
+        yield url
 
 
 @pytest.fixture
@@ -82,7 +80,6 @@ def hook_receiver() -> Iterator[tuple[str, object]]:
     """A webhook receiver on 127.0.0.1; yields its URL and a queue of (body, headers)."""
     import http.server
     import queue
-    import threading
 
     received: queue.Queue[tuple[bytes, dict[str, str]]] = queue.Queue()
 
@@ -96,7 +93,5 @@ def hook_receiver() -> Iterator[tuple[str, object]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", received
-    httpd.shutdown()
+    with serving(Handler) as url:
+        yield f"{url}/hook", received
