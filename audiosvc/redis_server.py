@@ -6,6 +6,7 @@ Used by ``audiosvc serve`` when no ``AUDIOSVC_REDIS_URL`` is set, and by the tes
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -33,6 +34,17 @@ def find_redis_server() -> Path:
     )
 
 
+def die_with_parent() -> None:
+    """In a child before exec: have Linux send it SIGTERM when its parent dies, so that
+    killing ``audiosvc serve`` outright (SIGKILL) leaves no orphan Redis or worker behind."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,10 +56,18 @@ class EmbeddedRedis:
 
     Restarting it with the same ``data_dir`` and port brings back every queued task."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, fsync: str = "everysec") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        fsync: str = "everysec",
+        die_with_parent: bool = False,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.fsync = fsync
+        self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -68,7 +88,11 @@ class EmbeddedRedis:
             "--protected-mode", "yes",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent if self.die_with_parent else None,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from audiosvc.errors import AudiosvcError
-from audiosvc.redis_server import EmbeddedRedis
+from audiosvc.redis_server import EmbeddedRedis, die_with_parent
 from audiosvc.settings import Settings
 
 
@@ -76,6 +76,10 @@ def _wait_for_worker(redis_url: str, proc: subprocess.Popen[bytes], timeout: flo
     return False
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     """Embedded Redis (unless AUDIOSVC_REDIS_URL is set), one Celery worker, and the API.
     Prints one ready line; Ctrl-C stops all three."""
@@ -88,7 +92,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     try:
         redis_url = settings.redis_url
         if not redis_url:
-            redis = EmbeddedRedis(settings.data_dir / "redis").start()
+            redis = EmbeddedRedis(settings.data_dir / "redis", die_with_parent=True).start()
             redis_url = redis.url
         os.environ["AUDIOSVC_REDIS_URL"] = redis_url
         settings = settings.model_copy(update={"redis_url": redis_url})
@@ -101,6 +105,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         from audiosvc.api.app import create_app
 
@@ -124,7 +129,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             )
 
         threading.Thread(target=announce, daemon=True).start()
-        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
+        # uvicorn handles SIGINT/SIGTERM, then re-raises the signal through the handler that
+        # was there before it: make SIGTERM, like Ctrl-C, end in the cleanup below instead of
+        # killing the process with Redis and the worker still running.
+        signal.signal(signal.SIGTERM, _interrupt)
+        with contextlib.suppress(KeyboardInterrupt):
             server.run()
         return 0
     finally:

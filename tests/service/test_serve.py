@@ -34,7 +34,8 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
     raise TimeoutError("no line from audiosvc serve")
 
 
-def test_serve_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIOSVC_")}
     env.pop("GROQ_API_KEY", None)
@@ -66,12 +67,16 @@ def test_serve_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
                     "/v1/jobs", files={"file": ("short.wav", f)}, data={"language": "en"}
                 ).json()
             assert wait_until_done(client, job["id"])["status"] == "succeeded"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         assert proc.wait(60) == 0
         for child in children:  # the worker, its pool and redis are gone too
             assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # a failed assertion: still stop it cleanly
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its Redis and worker die with it (PR_SET_PDEATHSIG)
