@@ -17,7 +17,9 @@ from tests.service.harness import Api, Worker
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), fsync="always").start()
+    server = EmbeddedRedis(
+        tmp_path_factory.mktemp("redis"), fsync="always", die_with_parent=True
+    ).start()
     yield server
     server.stop()
 

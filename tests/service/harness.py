@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 
 from audiosvc.api.app import create_app
-from audiosvc.redis_server import free_port
+from audiosvc.redis_server import die_with_parent, free_port
 from audiosvc.runner import _wait_for_worker, worker_command, worker_env
 from audiosvc.settings import Settings
 
@@ -41,6 +41,7 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # never outlives a crashed test run
             )
         if not _wait_for_worker(self.settings.redis_url, self.proc, 60):
             raise RuntimeError(f"worker did not start; see {self.log}")
