@@ -47,6 +47,8 @@ class JobOptions(BaseModel):
 class JobError(BaseModel):
     code: str
     message: str
+    type: str = "internal_error"
+    status: int = 500  # the HTTP status this error maps to (for requests that wait on jobs)
 
 
 class Progress(BaseModel):
@@ -220,7 +222,9 @@ class JobStore:
         if status in TERMINAL:
             changes.setdefault("finished_at", now)
         if error is not None:
-            changes["error"] = JobError(code=error.code, message=error.message)
+            changes["error"] = JobError(
+                code=error.code, message=error.message, type=error.type, status=error.status
+            )
         return self.update(job_id, allow_from=allow_from, status=status, **changes)
 
     # --- chunks
@@ -310,6 +314,6 @@ def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
         "finished_at": _iso(job.finished_at),
         "duration": job.duration,
         "progress": job.progress.model_dump(),
-        "error": job.error.model_dump() if job.error else None,
+        "error": job.error.model_dump(include={"code", "message"}) if job.error else None,
         "links": links,
     }

@@ -15,96 +15,15 @@ from starlette.concurrency import run_in_threadpool
 
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, ServicesDep
-from audiosvc.api.enqueue import enqueue_prepare, revoke
-from audiosvc.api.upload import check_content_length, parse_upload
-from audiosvc.chunking import ChunkParams
+from audiosvc.api.enqueue import revoke
+from audiosvc.api.intake import accept
 from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError
-from audiosvc.fetch import validate_url
 from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
-from audiosvc.jobs import TERMINAL, Job, JobOptions, JobStore, new_job_id, public_view
-from audiosvc.languages import LANGUAGES
-from audiosvc.media import probe
-from audiosvc.models import resolve_model
+from audiosvc.jobs import TERMINAL, Job, JobStore, public_view
 from audiosvc.settings import Settings
 from audiosvc.subtitles import SubtitleLimits
 
 router = APIRouter(prefix="/v1/jobs")
-
-_OPTION_FIELDS = {
-    "task", "model", "language", "prompt", "temperature", "timestamp_granularities[]",
-    "timestamp_granularities", "chunk_seconds", "webhook_url", "url",
-}  # fmt: skip
-
-
-def _one(fields: dict[str, list[str]], name: str) -> str | None:
-    values = fields.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise InvalidRequestError(f"{name} given more than once", param=name)
-    return values[0].strip() or None
-
-
-def _number(fields: dict[str, list[str]], name: str) -> float | None:
-    raw = _one(fields, name)
-    if raw is None:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidRequestError(f"{name} must be a number, not {raw!r}", param=name) from None
-
-
-def parse_options(fields: dict[str, list[str]], settings: Settings) -> JobOptions:
-    """Validate the request's options (Groq's field names plus chunk_seconds, webhook_url)."""
-    unknown = sorted(set(fields) - _OPTION_FIELDS)
-    if unknown:
-        raise InvalidRequestError(f"unknown field {unknown[0]!r}", param=unknown[0])
-    task = _one(fields, "task") or "transcribe"
-    if task not in ("transcribe", "translate"):
-        raise InvalidRequestError(
-            f"task must be 'transcribe' or 'translate', not {task!r}", param="task"
-        )
-    language = _one(fields, "language")
-    if language is not None:
-        language = language.lower()
-        if language not in LANGUAGES:
-            raise InvalidRequestError(
-                f"language must be an ISO-639-1 code such as 'en', not {language!r}",
-                param="language",
-            )
-    temperature = _number(fields, "temperature") or 0.0
-    if not 0.0 <= temperature <= 1.0:
-        raise InvalidRequestError("temperature must be between 0 and 1", param="temperature")
-    grans = fields.get("timestamp_granularities[]", []) + fields.get("timestamp_granularities", [])
-    for g in grans:
-        if g not in ("word", "segment"):
-            raise InvalidRequestError(
-                f"timestamp_granularities[] values are 'word' or 'segment', not {g!r}",
-                param="timestamp_granularities[]",
-            )
-    model = _one(fields, "model")
-    if settings.resolved_provider() == "local":
-        resolve_model(model, task, language)  # type: ignore[arg-type]
-    chunk_seconds = _number(fields, "chunk_seconds")
-    if chunk_seconds is not None:
-        ChunkParams.from_settings(settings, chunk_seconds).validate()
-    webhook = _one(fields, "webhook_url")
-    if webhook is not None:
-        try:
-            validate_url(webhook, allow_private=settings.allow_private_urls)
-        except InvalidRequestError as exc:
-            raise InvalidRequestError(exc.message, param="webhook_url") from None
-    return JobOptions(
-        task=task,  # type: ignore[arg-type]
-        model=model,
-        language=language,
-        prompt=_one(fields, "prompt"),
-        temperature=temperature,
-        timestamp_granularities=sorted(set(grans)) or ["segment"],  # type: ignore[arg-type]
-        chunk_seconds=chunk_seconds,
-        webhook_url=webhook,
-    )
 
 
 def _base(request: Request, settings: Settings) -> str:
@@ -117,47 +36,8 @@ def _view(job: Job, request: Request, settings: Settings) -> dict[str, Any]:
 
 @router.post("", status_code=202)
 async def create_job(request: Request, svc: ServicesDep, who: CallerDep) -> JSONResponse:
-    settings, storage = svc.settings, svc.storage
-    check_content_length(request.headers.get("content-length"), settings.max_upload_bytes)
-    job_id = new_job_id()
-    try:
-        form = await parse_upload(
-            request.stream(),
-            request.headers.get("content-type", ""),
-            lambda name: storage.writer(
-                storage.upload_path(job_id, name), settings.max_upload_bytes
-            ),
-        )
-        options = parse_options(form.fields, settings)
-        url = _one(form.fields, "url")
-        if form.file is not None and url is not None:
-            raise InvalidRequestError("send either a file or a url, not both", param="url")
-        if form.file is None and url is None:
-            raise InvalidRequestError("a file or a url is required", param="file")
-        if url is not None:
-            url = validate_url(url, allow_private=settings.allow_private_urls)
-        upload = form.file.path if form.file is not None else None
-        if upload is not None:
-            await run_in_threadpool(probe, upload)  # 415/400 now, not after queueing
-        job = Job(
-            id=job_id,
-            owner=who.owner,
-            filename=Path(form.filename).name if form.filename else None,
-            url=url,
-            upload_path=str(upload) if upload else None,
-            options=options,
-        )
-        await run_in_threadpool(svc.store.create, job)
-        try:
-            task_id = await run_in_threadpool(enqueue_prepare, job_id)
-        except AudiosvcError:
-            await run_in_threadpool(svc.store.delete, job_id)  # not accepted: say so
-            raise
-        await run_in_threadpool(svc.store.add_task_ids, job_id, [task_id])
-    except BaseException:
-        storage.delete(job_id)
-        raise
-    body = _view(job, request, settings)
+    job = await accept(request, svc, who)
+    body = _view(job, request, svc.settings)
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
 

@@ -1,0 +1,163 @@
+"""Taking jobs in: the shared path of ``POST /v1/jobs`` and the Groq-compatible endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from audiosvc.api.deps import Caller, Services
+from audiosvc.api.enqueue import enqueue_prepare
+from audiosvc.api.upload import check_content_length, parse_upload
+from audiosvc.chunking import ChunkParams
+from audiosvc.errors import AudiosvcError, InvalidRequestError
+from audiosvc.fetch import validate_url
+from audiosvc.jobs import Job, JobOptions, new_job_id
+from audiosvc.languages import LANGUAGES
+from audiosvc.media import probe
+from audiosvc.models import resolve_model
+from audiosvc.settings import Settings
+from audiosvc.transcript import Task
+
+JOB_FIELDS = frozenset({
+    "task", "model", "language", "prompt", "temperature", "timestamp_granularities[]",
+    "timestamp_granularities", "chunk_seconds", "webhook_url", "url",
+})  # fmt: skip
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequestError(f"{name} given more than once", param=name)
+    return values[0].strip() or None
+
+
+def _number(fields: dict[str, list[str]], name: str) -> float | None:
+    raw = _one(fields, name)
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidRequestError(f"{name} must be a number, not {raw!r}", param=name) from None
+
+
+def parse_options(
+    fields: dict[str, list[str]],
+    settings: Settings,
+    *,
+    allowed: frozenset[str] = JOB_FIELDS,
+    task: Task | None = None,
+) -> JobOptions:
+    """Validate the request's options (Groq's field names plus chunk_seconds, webhook_url).
+    ``allowed`` names the fields this endpoint takes; ``task`` fixes the task (the
+    compatible endpoints take it from their path)."""
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise InvalidRequestError(f"unknown field {unknown[0]!r}", param=unknown[0])
+    task = task or _one(fields, "task") or "transcribe"  # type: ignore[assignment]
+    if task not in ("transcribe", "translate"):
+        raise InvalidRequestError(
+            f"task must be 'transcribe' or 'translate', not {task!r}", param="task"
+        )
+    language = _one(fields, "language")
+    if language is not None:
+        language = language.lower()
+        if language not in LANGUAGES:
+            raise InvalidRequestError(
+                f"language must be an ISO-639-1 code such as 'en', not {language!r}",
+                param="language",
+            )
+    temperature = _number(fields, "temperature") or 0.0
+    if not 0.0 <= temperature <= 1.0:
+        raise InvalidRequestError("temperature must be between 0 and 1", param="temperature")
+    grans = fields.get("timestamp_granularities[]", []) + fields.get("timestamp_granularities", [])
+    for g in grans:
+        if g not in ("word", "segment"):
+            raise InvalidRequestError(
+                f"timestamp_granularities[] values are 'word' or 'segment', not {g!r}",
+                param="timestamp_granularities[]",
+            )
+    model = _one(fields, "model")
+    if settings.resolved_provider() == "local":
+        resolve_model(model, task, language)
+    chunk_seconds = _number(fields, "chunk_seconds")
+    if chunk_seconds is not None:
+        ChunkParams.from_settings(settings, chunk_seconds).validate()
+    webhook = _one(fields, "webhook_url")
+    if webhook is not None:
+        try:
+            validate_url(webhook, allow_private=settings.allow_private_urls)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(exc.message, param="webhook_url") from None
+    return JobOptions(
+        task=task,
+        model=model,
+        language=language,
+        prompt=_one(fields, "prompt"),
+        temperature=temperature,
+        timestamp_granularities=sorted(set(grans)) or ["segment"],  # type: ignore[arg-type]
+        chunk_seconds=chunk_seconds,
+        webhook_url=webhook,
+    )
+
+
+async def accept(
+    request: Request,
+    svc: Services,
+    who: Caller,
+    *,
+    allowed: frozenset[str] = JOB_FIELDS,
+    task: Task | None = None,
+    required: tuple[str, ...] = (),
+) -> Job:
+    """Take a job from a request: stream the upload to storage (or check the url), validate
+    the options, probe the media, store the job and queue it. Nothing is kept on failure; a
+    job that could not be queued is not accepted."""
+    settings, storage = svc.settings, svc.storage
+    check_content_length(request.headers.get("content-length"), settings.max_upload_bytes)
+    job_id = new_job_id()
+    try:
+        form = await parse_upload(
+            request.stream(),
+            request.headers.get("content-type", ""),
+            lambda name: storage.writer(
+                storage.upload_path(job_id, name), settings.max_upload_bytes
+            ),
+        )
+        for name in required:
+            if _one(form.fields, name) is None:
+                raise InvalidRequestError(f"{name} is required", param=name)
+        options = parse_options(form.fields, settings, allowed=allowed, task=task)
+        url = _one(form.fields, "url")
+        if form.file is not None and url is not None:
+            raise InvalidRequestError("send either a file or a url, not both", param="url")
+        if form.file is None and url is None:
+            raise InvalidRequestError("a file or a url is required", param="file")
+        if url is not None:
+            url = validate_url(url, allow_private=settings.allow_private_urls)
+        upload = form.file.path if form.file is not None else None
+        if upload is not None:
+            await run_in_threadpool(probe, upload)  # 415/400 now, not after queueing
+        job = Job(
+            id=job_id,
+            owner=who.owner,
+            filename=Path(form.filename).name if form.filename else None,
+            url=url,
+            upload_path=str(upload) if upload else None,
+            options=options,
+        )
+        await run_in_threadpool(svc.store.create, job)
+        try:
+            task_id = await run_in_threadpool(enqueue_prepare, job_id)
+        except AudiosvcError:
+            await run_in_threadpool(svc.store.delete, job_id)  # not accepted: say so
+            raise
+        await run_in_threadpool(svc.store.add_task_ids, job_id, [task_id])
+    except BaseException:
+        storage.delete(job_id)
+        raise
+    return job
