@@ -98,8 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = svc
     install_error_handlers(app)
 
-    from audiosvc.api.routers import health, jobs
+    from audiosvc.api.routers import health, jobs, openai_compat
 
     app.include_router(jobs.router)
+    app.include_router(openai_compat.router)
     app.include_router(health.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import Request
@@ -113,7 +114,8 @@ async def accept(
     allowed: frozenset[str] = JOB_FIELDS,
     task: Task | None = None,
     required: tuple[str, ...] = (),
-) -> Job:
+    check: Callable[[dict[str, list[str]]], None] | None = None,
+) -> tuple[Job, dict[str, list[str]]]:
     """Take a job from a request: stream the upload to storage (or check the url), validate
     the options, probe the media, store the job and queue it. Nothing is kept on failure; a
     job that could not be queued is not accepted."""
@@ -131,6 +133,8 @@ async def accept(
         for name in required:
             if _one(form.fields, name) is None:
                 raise InvalidRequestError(f"{name} is required", param=name)
+        if check is not None:
+            check(form.fields)
         options = parse_options(form.fields, settings, allowed=allowed, task=task)
         url = _one(form.fields, "url")
         if form.file is not None and url is not None:
@@ -160,4 +164,4 @@ async def accept(
     except BaseException:
         storage.delete(job_id)
         raise
-    return job
+    return job, form.fields

@@ -36,7 +36,7 @@ def _view(job: Job, request: Request, settings: Settings) -> dict[str, Any]:
 
 @router.post("", status_code=202)
 async def create_job(request: Request, svc: ServicesDep, who: CallerDep) -> JSONResponse:
-    job = await accept(request, svc, who)
+    job, _ = await accept(request, svc, who)
     body = _view(job, request, svc.settings)
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 

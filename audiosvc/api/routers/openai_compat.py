@@ -1,0 +1,160 @@
+"""Groq's (and OpenAI's) audio API, served: ``/openai/v1/audio/transcriptions``,
+``/translations``, ``/speech`` and ``/openai/v1/models``, as the reference spec describes them.
+
+Transcriptions and translations of any length go through the same job pipeline as
+``/v1/jobs``, and the request waits for the job; the official ``groq`` and ``openai`` SDKs work
+unchanged with ``base_url`` pointing here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from audiosvc import service
+from audiosvc.api.deps import CallerDep, Services, ServicesDep
+from audiosvc.api.intake import accept
+from audiosvc.errors import AudiosvcError, InvalidRequestError
+from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
+from audiosvc.jobs import Job, JobStore
+from audiosvc.models import MODEL_ALIASES, resolve_model
+from audiosvc.subtitles import SubtitleLimits
+from audiosvc.transcript import Task
+
+router = APIRouter(prefix="/openai/v1")
+
+_TRANSCRIPTION_FIELDS = frozenset(
+    {"model", "language", "prompt", "response_format", "temperature",
+     "timestamp_granularities[]", "url"}
+)  # fmt: skip
+_TRANSLATION_FIELDS = frozenset({"model", "prompt", "response_format", "temperature", "url"})
+
+
+async def _wait(svc: Services, job_id: str) -> Job:
+    """Until the job ends (Redis pub/sub; the state is re-read after subscribing)."""
+    client = aioredis.from_url(svc.settings.redis_url or "")
+    pubsub = client.pubsub()
+    await pubsub.subscribe(JobStore.channel(job_id))
+    try:
+        while True:
+            job = await run_in_threadpool(svc.store.get, job_id)
+            if job.terminal:
+                return job
+            await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await client.aclose()
+
+
+def _job_error(job: Job) -> AudiosvcError:
+    err = AudiosvcError(job.error.message if job.error else f"the job was {job.status}")
+    if job.error is not None:
+        err.code, err.type, err.status = job.error.code, job.error.type, job.error.status
+    return err
+
+
+async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> Response:
+    allowed = _TRANSCRIPTION_FIELDS if task == "transcribe" else _TRANSLATION_FIELDS
+    formats: list[OutputFormat] = []
+
+    def check(fields: dict[str, list[str]]) -> None:  # before any job exists
+        formats.append(parse_format((fields.get("response_format") or ["json"])[0]))
+
+    job, _ = await accept(
+        request, svc, who, allowed=allowed, task=task, required=("model",), check=check
+    )
+    job = await _wait(svc, job.id)
+    if job.status != "succeeded":
+        raise _job_error(job)
+    transcript = await run_in_threadpool(service.load_transcript, job.id, svc.storage)
+    fmt = formats[0]
+    body = render(
+        transcript,
+        fmt,
+        limits=SubtitleLimits.from_settings(svc.settings),
+        granularities=job.options.timestamp_granularities,
+    )
+    # The answer is the result: nothing of a synchronous request is kept.
+    await run_in_threadpool(svc.storage.delete, job.id)
+    await run_in_threadpool(svc.store.delete, job.id)
+    return Response(body, media_type=CONTENT_TYPES[fmt])
+
+
+@router.post("/audio/transcriptions")
+async def transcriptions(request: Request, svc: ServicesDep, who: CallerDep) -> Response:
+    return await _transcribe(request, svc, who, "transcribe")
+
+
+@router.post("/audio/translations")
+async def translations(request: Request, svc: ServicesDep, who: CallerDep) -> Response:
+    return await _transcribe(request, svc, who, "translate")
+
+
+class SpeechRequest(BaseModel):
+    """``CreateSpeechRequest`` of the reference spec (no extra fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    input: str
+    voice: str
+    response_format: Literal["flac", "mp3", "mulaw", "ogg", "wav"] = "mp3"
+    sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100, 48000] | None = None
+    speed: Annotated[float, Field(ge=0.5, le=5.0)] = 1.0
+
+
+SPEECH_MODELS = ("piper", "playai-tts", "tts-1")
+_SPEECH_TYPES = {"flac": "audio/flac", "mp3": "audio/mpeg", "mulaw": "audio/basic",
+                 "ogg": "audio/ogg", "wav": "audio/wav"}  # fmt: skip
+
+
+@router.post("/audio/speech")
+async def speech(body: SpeechRequest, svc: ServicesDep, who: CallerDep) -> StreamingResponse:
+    """Piper speaks the text sentence by sentence; audio streams as each sentence is ready."""
+    from audiosvc.encode import iter_encode_audio
+    from audiosvc.tts import PiperTTS, resolve_voice
+
+    if body.model not in SPEECH_MODELS:
+        raise InvalidRequestError(
+            f"model {body.model!r} cannot speak here; use one of: {', '.join(SPEECH_MODELS)}",
+            param="model",
+        )
+    if not body.input.strip():
+        raise InvalidRequestError("input is empty", param="input")
+    resolve_voice(body.voice)  # 400 naming the valid voices, before any audio is sent
+    tts = PiperTTS(voice=body.voice)
+    stream = iter_encode_audio(
+        tts.synthesize(body.input, voice=body.voice, speed=body.speed),
+        tts.sample_rate,
+        body.response_format,
+        out_rate=body.sample_rate,
+    )
+    return StreamingResponse(stream, media_type=_SPEECH_TYPES[body.response_format])
+
+
+@router.get("/models")
+async def models(svc: ServicesDep, who: CallerDep) -> JSONResponse:
+    """Only what really works with this service's engine."""
+    created = int(time.time())
+    if svc.settings.resolved_provider() == "local":
+        names = sorted(n for n in MODEL_ALIASES if _works(n)) + list(SPEECH_MODELS)
+        owner = "audiosvc"
+    else:
+        names = ["whisper-large-v3", "whisper-large-v3-turbo"]
+        owner = svc.settings.resolved_provider()
+    data = [{"id": n, "object": "model", "created": created, "owned_by": owner} for n in names]
+    return JSONResponse({"object": "list", "data": data})
+
+
+def _works(name: str) -> bool:
+    try:
+        resolve_model(name, "transcribe", None)
+        return True
+    except AudiosvcError:
+        return False
