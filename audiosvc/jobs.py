@@ -42,6 +42,12 @@ class JobOptions(BaseModel):
     timestamp_granularities: list[Granularity] = Field(default_factory=_segment_only)
     chunk_seconds: float | None = None
     webhook_url: str | None = None
+    # A spoken reply: "text" speaks reply_text, "transcript" reads the result back (the
+    # translation, for translate jobs), "chat" speaks a chat model's answer to it.
+    reply: Literal["text", "transcript", "chat"] | None = None
+    reply_text: str | None = None
+    voice: str | None = None
+    reply_format: Literal["flac", "mp3", "mulaw", "ogg", "wav"] = "mp3"
 
 
 class JobError(BaseModel):

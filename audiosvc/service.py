@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from audiosvc.chat import reply_to
 from audiosvc.chunking import ChunkParams, ChunkPlan, plan_chunks
 from audiosvc.errors import AudiosvcError
 from audiosvc.fetch import download
@@ -21,7 +22,7 @@ from audiosvc.jobs import Job, JobStore
 from audiosvc.media import decode
 from audiosvc.pipeline import make_clip, transcribe_chunk
 from audiosvc.providers import make_provider
-from audiosvc.providers.base import SpeechProvider, TranscribeOptions
+from audiosvc.providers.base import SpeechOptions, SpeechProvider, TranscribeOptions
 from audiosvc.quality import Thresholds
 from audiosvc.settings import Settings
 from audiosvc.stitching import ChunkTranscript, stitch
@@ -127,8 +128,36 @@ def run_chunk(
     return store.save_chunk(job_id, index, result, plan.duration)
 
 
-def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
+def reply_text(job: Job, transcript: Transcript, settings: Settings) -> str:
+    o = job.options
+    if o.reply == "text":
+        return o.reply_text or ""
+    if o.reply == "chat":
+        return reply_to(transcript.text, settings)
+    return transcript.text  # "transcript": read back (a translation, for translate jobs)
+
+
+def speak_reply(job: Job, transcript: Transcript, storage: Storage, settings: Settings) -> None:
+    """Synthesize the job's spoken reply to ``reply.<format>`` beside its transcript."""
+    text = reply_text(job, transcript, settings)
+    if not text.strip():
+        raise AudiosvcError("there is nothing to say: the transcript is empty", code="empty_reply")
+    options = SpeechOptions(
+        voice=job.options.voice or settings.speech_voice, response_format=job.options.reply_format
+    )
+    path = storage.reply_path(job.id, job.options.reply_format)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as out:
+        for block in provider_for(settings).speak(text, options):
+            out.write(block)
+    tmp.replace(path)
+
+
+def finish(
+    job_id: str, store: JobStore, storage: Storage, settings: Settings | None = None
+) -> Job | None:
     """Stitch and store the transcript; the job succeeds (unless cancelled meanwhile)."""
+    settings = settings or Settings()
     job = store.get(job_id)
     if job.terminal:
         return None
@@ -148,6 +177,8 @@ def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(transcript.model_dump_json())
     tmp.replace(path)
+    if job.options.reply is not None:
+        speak_reply(job, transcript, storage, settings)
     done = store.set_status(job_id, "succeeded", allow_from={"processing"})
     for p in plans:
         storage.chunk_path(job_id, p.index).unlink(missing_ok=True)
@@ -171,9 +202,11 @@ def cleanup_expired(store: JobStore, storage: Storage, ttl: float) -> list[str]:
     return gone
 
 
-def links(job_id: str, base: str = "") -> dict[str, str]:
+def links(job_id: str, base: str = "", *, reply: bool = False) -> dict[str, str]:
     root = f"{base}/v1/jobs/{job_id}"
+    extra = {"speech": f"{root}/speech"} if reply else {}
     return {
+        **extra,
         "self": root,
         "events": f"{root}/events",
         **{
@@ -185,6 +218,10 @@ def links(job_id: str, base: str = "") -> dict[str, str]:
 
 def webhook_payload(job: Job, base: str = "") -> bytes:
     return json.dumps(
-        {"id": job.id, "status": job.status, "links": links(job.id, base)},
+        {
+            "id": job.id,
+            "status": job.status,
+            "links": links(job.id, base, reply=job.options.reply is not None),
+        },
         separators=(",", ":"),
     ).encode()

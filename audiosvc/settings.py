@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
 
+    # --- spoken replies (jobs with reply=chat)
+    chat_base_url: str | None = None  # e.g. https://api.groq.com/openai/v1
+    chat_model: str | None = None
+    chat_api_key: str | None = None  # default: the provider key
+    chat_system_prompt: str = (
+        "You are a helpful voice assistant. Answer the user's words briefly, in plain "
+        "sentences that read well aloud."
+    )
+    speech_voice: str | None = None  # default voice of spoken replies
+
     # --- subtitles
     subtitle_max_line_chars: int = 42
     subtitle_max_lines: int = 2

@@ -35,6 +35,9 @@ class Storage:
     def transcript_path(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "transcript.json"
 
+    def reply_path(self, job_id: str, fmt: str) -> Path:
+        return self.job_dir(job_id) / f"reply.{fmt}"
+
     def delete(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 

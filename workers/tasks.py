@@ -82,7 +82,7 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
 @app.task(name="audiosvc.stitch", bind=True)
 def stitch(self: Task, _results: Any, job_id: str) -> bool:
     try:
-        done = service.finish(job_id, _store(), _storage())
+        done = service.finish(job_id, _store(), _storage(), _settings())
     except Exception as exc:
         _failed(job_id, exc)
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from audiosvc.api.deps import Caller, Services
 from audiosvc.api.enqueue import enqueue_prepare
 from audiosvc.api.upload import check_content_length, parse_upload
+from audiosvc.chat import chat_configured
 from audiosvc.chunking import ChunkParams
 from audiosvc.errors import AudiosvcError, InvalidRequestError
 from audiosvc.fetch import validate_url
@@ -24,7 +26,9 @@ from audiosvc.transcript import Task
 JOB_FIELDS = frozenset({
     "task", "model", "language", "prompt", "temperature", "timestamp_granularities[]",
     "timestamp_granularities", "chunk_seconds", "webhook_url", "url",
+    "reply", "reply_text", "voice", "reply_format",
 })  # fmt: skip
+_SPEECH_FORMATS = ("flac", "mp3", "mulaw", "ogg", "wav")
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
@@ -94,7 +98,9 @@ def parse_options(
             validate_url(webhook, allow_private=settings.allow_private_urls)
         except InvalidRequestError as exc:
             raise InvalidRequestError(exc.message, param="webhook_url") from None
+    reply = _reply_options(fields, settings)
     return JobOptions(
+        **reply,
         task=task,
         model=model,
         language=language,
@@ -104,6 +110,41 @@ def parse_options(
         chunk_seconds=chunk_seconds,
         webhook_url=webhook,
     )
+
+
+def _reply_options(fields: dict[str, list[str]], settings: Settings) -> dict[str, Any]:
+    """The spoken-reply options, checked now so a job never fails late for a typo."""
+    reply = _one(fields, "reply")
+    text = _one(fields, "reply_text")
+    voice = _one(fields, "voice")
+    fmt = _one(fields, "reply_format") or "mp3"
+    if reply is None:
+        for name, value in (("reply_text", text), ("voice", voice)):
+            if value is not None:
+                raise InvalidRequestError(f"{name} needs a reply option", param=name)
+        return {}
+    if reply not in ("text", "transcript", "chat"):
+        raise InvalidRequestError(
+            f"reply must be 'text', 'transcript' or 'chat', not {reply!r}", param="reply"
+        )
+    if (reply == "text") != (text is not None):
+        raise InvalidRequestError(
+            "reply_text goes with reply=text, and only with it", param="reply_text"
+        )
+    if reply == "chat" and not chat_configured(settings):
+        raise InvalidRequestError(
+            "reply=chat needs a chat endpoint: set AUDIOSVC_CHAT_BASE_URL and AUDIOSVC_CHAT_MODEL",
+            param="reply",
+        )
+    if fmt not in _SPEECH_FORMATS:
+        raise InvalidRequestError(
+            f"reply_format must be one of {', '.join(_SPEECH_FORMATS)}", param="reply_format"
+        )
+    if settings.resolved_provider() == "local":
+        from audiosvc.tts import resolve_voice
+
+        resolve_voice(voice)  # 400 naming the real voices
+    return {"reply": reply, "reply_text": text, "voice": voice, "reply_format": fmt}
 
 
 async def accept(

@@ -65,15 +65,7 @@ class Worker:
 
 def _settings_env(settings: Settings) -> dict[str, str]:
     """The settings a test chose, as AUDIOSVC_* variables for a worker process."""
-    names = [
-        "data_dir",
-        "redis_url",
-        "cpu_threads",
-        "visibility_timeout",
-        "webhook_secret",
-        "allow_private_urls",
-        "public_url",
-    ]
+    names = sorted(settings.model_fields_set)  # every setting the test chose, none missed
     env = {}
     for name in names:
         value = getattr(settings, name)

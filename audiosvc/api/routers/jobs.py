@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, ServicesDep
 from audiosvc.api.enqueue import revoke
 from audiosvc.api.intake import accept
-from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError
+from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
 from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
 from audiosvc.jobs import TERMINAL, Job, JobStore, public_view
 from audiosvc.settings import Settings
@@ -31,7 +31,8 @@ def _base(request: Request, settings: Settings) -> str:
 
 
 def _view(job: Job, request: Request, settings: Settings) -> dict[str, Any]:
-    return public_view(job, service.links(job.id, _base(request, settings)))
+    links = service.links(job.id, _base(request, settings), reply=job.options.reply is not None)
+    return public_view(job, links)
 
 
 @router.post("", status_code=202)
@@ -100,6 +101,29 @@ async def get_transcript(
         media_type=CONTENT_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{stem}.{EXTENSIONS[fmt]}"'},
     )
+
+
+_SPEECH_TYPES = {"flac": "audio/flac", "mp3": "audio/mpeg", "mulaw": "audio/basic",
+                 "ogg": "audio/ogg", "wav": "audio/wav"}  # fmt: skip
+
+
+@router.get("/{job_id}/speech")
+async def get_speech(job_id: str, svc: ServicesDep, who: CallerDep) -> Response:
+    """The job's spoken reply (jobs created with ``reply``)."""
+    job = await run_in_threadpool(_get, svc, who, job_id)
+    if job.options.reply is None:
+        raise NotFoundError(
+            f"job {job_id} has no spoken reply; create it with reply=...", param="reply"
+        )
+    if job.status != "succeeded":
+        raise ConflictError(
+            f"job {job_id} is {job.status}; the reply exists once it has succeeded",
+            code="job_not_ready",
+        )
+    fmt = job.options.reply_format
+    path = svc.storage.reply_path(job_id, fmt)
+    stem = Path(job.filename or job_id).stem or job_id
+    return FileResponse(path, media_type=_SPEECH_TYPES[fmt], filename=f"{stem}-reply.{fmt}")
 
 
 def _sse(data: dict[str, Any]) -> str:

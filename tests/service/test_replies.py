@@ -1,0 +1,90 @@
+"""Spoken replies: given text, the transcript read back, or a chat model's answer."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import httpx
+import pytest
+
+from tests.conftest import wer
+from tests.service.conftest import SAMPLES
+from tests.service.harness import wait_until_done
+
+pytestmark = pytest.mark.engine
+NOTES = "Your meeting notes are ready, and the summary has gone to everyone on the team."
+
+
+def _job(client: httpx.Client, **fields: str) -> dict:  # type: ignore[type-arg]
+    with (SAMPLES / "short.wav").open("rb") as f:
+        resp = client.post(
+            "/v1/jobs", files={"file": ("short.wav", f)}, data={"language": "en", **fields}
+        )
+    assert resp.status_code == 202, resp.text
+    final = wait_until_done(client, resp.json()["id"])
+    assert final["status"] == "succeeded", final
+    return final  # type: ignore[no-any-return]
+
+
+def _heard(client: httpx.Client, audio: bytes, name: str) -> str:
+    """Transcribe the reply with the service itself."""
+    resp = client.post(
+        "/openai/v1/audio/transcriptions",
+        files={"file": (name, audio)},
+        data={"model": "whisper-1", "language": "en"},
+    )
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["text"])
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"reply": "text", "reply_text": NOTES},
+            NOTES,
+        ),
+        ({"reply": "chat"}, "You said: The quick brown fox jumps over the lazy dog"),
+    ],
+    ids=["text", "chat"],
+)
+def test_spoken_reply(client: httpx.Client, fields: dict[str, str], expected: str) -> None:
+    job = _job(client, **fields, reply_format="wav")
+    assert job["links"]["speech"].endswith("/speech")
+    resp = client.get(f"/v1/jobs/{job['id']}/speech")
+    assert resp.status_code == 200 and resp.headers["content-type"] == "audio/wav"
+    assert 'filename="short-reply.wav"' in resp.headers["content-disposition"]
+    heard = _heard(client, resp.content, "reply.wav")
+    # Piper varies its delivery from run to run; one misheard word in a dozen is fine.
+    assert wer(expected, heard) <= 0.2, heard
+
+
+def test_transcript_read_back_as_mp3(client: httpx.Client) -> None:
+    job = _job(client, reply="transcript")
+    audio = client.get(f"/v1/jobs/{job['id']}/speech").content
+    with av.open(io.BytesIO(audio)) as c:
+        assert c.format.name == "mp3"
+    assert wer((SAMPLES / "short.txt").read_text(), _heard(client, audio, "r.mp3")) <= 0.1
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"reply": "sing"}, "reply"),
+        ({"reply": "text"}, "reply_text"),
+        ({"reply_text": "hi"}, "reply_text"),
+        ({"reply": "transcript", "voice": "Fritz-PlayAI"}, "voice"),
+        ({"reply": "transcript", "reply_format": "aiff"}, "reply_format"),
+    ],
+)
+def test_bad_reply_options(client: httpx.Client, fields: dict[str, str], param: str) -> None:
+    with (SAMPLES / "short.wav").open("rb") as f:
+        resp = client.post("/v1/jobs", files={"file": ("short.wav", f)}, data=fields)
+    assert resp.status_code == 400 and resp.json()["error"]["param"] == param, resp.text
+
+
+def test_no_reply_no_speech(client: httpx.Client) -> None:
+    job = _job(client)
+    resp = client.get(f"/v1/jobs/{job['id']}/speech")
+    assert resp.status_code == 404 and resp.json()["error"]["param"] == "reply"
