@@ -35,7 +35,7 @@ test: lint
 
 bench: $(STAMP)
 	cd bench && for s in pipeline_vs_raw chunk_throughput memory service_vs_cli \
-		remote_parallel api_memory concurrent_jobs; do ../$(BIN)/python $$s.py || exit 1; done
+		remote_parallel api_memory concurrent_jobs voicebot_latency; do ../$(BIN)/python $$s.py || exit 1; done
 
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
