@@ -39,7 +39,8 @@ SAMPLE_RATE = 16_000
 API_PREFIX = "/openai/v1"
 DEFAULT_API_KEY = "gsk_test_key"
 TRANSCRIPTION_MODELS = ("whisper-large-v3", "whisper-large-v3-turbo")
-SPEECH_MODELS = ("playai-tts", "playai-tts-arabic")
+SPEECH_MODELS = ("playai-tts", "playai-tts-arabic", "canopylabs/orpheus-v1-english")
+ORPHEUS_MAX_CHARS = 200  # Orpheus: wav only, about 200 characters a request
 RESPONSE_FORMATS = ("json", "text", "verbose_json")
 GRANULARITIES = ("word", "segment")
 SPEECH_FORMATS = ("flac", "mp3", "mulaw", "ogg", "wav")
@@ -590,6 +591,13 @@ class GroqServer:
         fmt = body.get("response_format", "mp3")
         if fmt not in SPEECH_FORMATS:
             raise _BadRequest(f"unsupported response_format {fmt!r}", param="response_format")
+        if "orpheus" in body["model"]:
+            if fmt != "wav":
+                raise _BadRequest("orpheus models only support wav", param="response_format")
+            if len(body["input"]) > ORPHEUS_MAX_CHARS:
+                raise _BadRequest(
+                    f"input must be at most {ORPHEUS_MAX_CHARS} characters", param="input"
+                )
         rate = body.get("sample_rate", 48_000)
         if rate not in SPEECH_RATES:
             raise _BadRequest(f"unsupported sample_rate {rate!r}", param="sample_rate")

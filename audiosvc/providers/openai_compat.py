@@ -11,17 +11,25 @@ at once with the provider's own message.
 from __future__ import annotations
 
 import email.utils
+import io
 import json
 import math
 import random
 import time
+import warnings
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
+import numpy as np
 from pydantic import ValidationError
+
+with warnings.catch_warnings():  # pydub warns that no ffmpeg exists; wav needs none
+    warnings.simplefilter("ignore", RuntimeWarning)
+    from pydub import AudioSegment
 
 from audiosvc.errors import (
     ProviderAuthError,
@@ -51,6 +59,14 @@ DEFAULT_SPEECH: dict[str, tuple[str, str]] = {  # provider -> (model, voice)
     "groq": ("playai-tts", "Fritz-PlayAI"),
     "openai": ("tts-1", "alloy"),
 }
+
+
+# Orpheus (on Groq) speaks at most about this many characters a request, and only wav.
+ORPHEUS_MAX_CHARS = 200
+
+
+def _samples(segment: AudioSegment) -> np.ndarray:
+    return np.frombuffer(segment.raw_data, dtype=np.int16)
 
 
 class OpenAICompatProvider:
@@ -134,6 +150,38 @@ class OpenAICompatProvider:
         return self._speech_to_text(clip, options, "translate")
 
     def speak(self, text: str, options: SpeechOptions) -> Iterator[bytes]:
+        """Stream synthesized audio. Orpheus models take wav only and about 200 characters
+        a request: their text is split at sentences, each piece spoken as wav, and the audio
+        joined (pydub) and encoded in the requested format as the pieces arrive."""
+        model = options.model or self.speech_model
+        if "orpheus" in model.lower():
+            return self._speak_in_pieces(text, replace(options, model=model))
+        return self._speak_once(text, options)
+
+    def _speak_in_pieces(self, text: str, options: SpeechOptions) -> Iterator[bytes]:
+        from audiosvc.encode import iter_encode_audio
+        from audiosvc.tts import split_sentences
+
+        pieces = split_sentences(text, ORPHEUS_MAX_CHARS, pack=True)
+        first = self._piece_pcm(pieces[0], options)  # fail before any byte is promised
+        rate = first.frame_rate
+
+        def pcm() -> Iterator[np.ndarray]:
+            yield _samples(first)
+            for piece in pieces[1:]:
+                yield _samples(self._piece_pcm(piece, options).set_frame_rate(rate))
+
+        return iter_encode_audio(pcm(), rate, options.response_format, out_rate=options.sample_rate)
+
+    def _piece_pcm(self, piece: str, options: SpeechOptions) -> AudioSegment:
+        wav = b"".join(self._speak_once(piece, replace(options, response_format="wav")))
+        try:
+            segment = AudioSegment.from_wav(io.BytesIO(wav))
+        except Exception as exc:
+            raise ProviderResponseError(f"{self.name} sent speech that is not wav") from exc
+        return segment.set_channels(1).set_sample_width(2)
+
+    def _speak_once(self, text: str, options: SpeechOptions) -> Iterator[bytes]:
         """Stream the synthesized audio. The request is made on the first ``next()``.
 
         Failures before the first byte are retried like transcriptions; a connection lost

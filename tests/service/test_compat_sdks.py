@@ -15,6 +15,7 @@ import webvtt
 
 from audiosvc.settings import Settings
 from tests.conftest import wer
+from tests.groq_server import DEFAULT_API_KEY, GroqServer
 from tests.service.conftest import SAMPLES
 from tests.service.harness import Api, Worker
 
@@ -146,3 +147,28 @@ def test_bad_key_and_oversize_through_the_sdks(keyed: str) -> None:
     with pytest.raises(openai.APIStatusError) as e413:
         client.audio.transcriptions.create(file=wav, model="whisper-1")
     assert e413.value.status_code == 413
+
+
+@pytest.fixture(scope="module")
+def remote_tts(service_settings: Settings) -> Iterator[tuple[str, GroqServer]]:
+    """The API configured for Groq, against the Groq-compatible test server."""
+    with GroqServer() as upstream:
+        settings = service_settings.model_copy(
+            update={"provider": "groq", "base_url": upstream.url, "api_key": DEFAULT_API_KEY}
+        )
+        server = Api(settings).start()
+        yield server.url, upstream
+        server.stop()
+
+
+def test_speech_through_a_remote_provider(remote_tts: tuple[str, GroqServer]) -> None:
+    url, upstream = remote_tts
+    client = openai.OpenAI(base_url=f"{url}/openai/v1", api_key="unused", max_retries=0)
+    text = " ".join(["The agenda for today has three parts, so let us begin."] * 6)
+    audio = client.audio.speech.create(
+        model="canopylabs/orpheus-v1-english", voice="tara", input=text, response_format="mp3"
+    )
+    assert _decode_seconds(audio.read()) > 5
+    assert len(upstream.requests) >= 2  # split for Orpheus's 200-character limit
+    with pytest.raises(openai.BadRequestError, match="does not exist"):
+        client.audio.speech.create(model="no-such-tts", voice="x", input="hi")

@@ -8,6 +8,7 @@ unchanged with ``base_url`` pointing here.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Annotated, Any, Literal
 
@@ -20,10 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, Services, ServicesDep
 from audiosvc.api.intake import accept
-from audiosvc.errors import AudiosvcError, InvalidRequestError
+from audiosvc.errors import AudiosvcError, InvalidRequestError, ProviderBadRequest
 from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
 from audiosvc.jobs import Job, JobStore
 from audiosvc.models import MODEL_ALIASES, resolve_model
+from audiosvc.providers.base import SpeechOptions
 from audiosvc.subtitles import SubtitleLimits
 from audiosvc.transcript import Task
 
@@ -116,9 +118,14 @@ _SPEECH_TYPES = {"flac": "audio/flac", "mp3": "audio/mpeg", "mulaw": "audio/basi
 
 @router.post("/audio/speech")
 async def speech(body: SpeechRequest, svc: ServicesDep, who: CallerDep) -> StreamingResponse:
-    """Piper speaks the text sentence by sentence; audio streams as each sentence is ready."""
+    """Piper speaks the text sentence by sentence; audio streams as each sentence is ready.
+    With a remote provider configured, its speech endpoint speaks instead (Groq's playai-tts
+    and Orpheus models, or OpenAI's)."""
     from audiosvc.encode import iter_encode_audio
     from audiosvc.tts import PiperTTS, resolve_voice
+
+    if svc.settings.resolved_provider() != "local":
+        return await _remote_speech(body, svc)
 
     if body.model not in SPEECH_MODELS:
         raise InvalidRequestError(
@@ -136,6 +143,24 @@ async def speech(body: SpeechRequest, svc: ServicesDep, who: CallerDep) -> Strea
         out_rate=body.sample_rate,
     )
     return StreamingResponse(stream, media_type=_SPEECH_TYPES[body.response_format])
+
+
+async def _remote_speech(body: SpeechRequest, svc: Services) -> StreamingResponse:
+    options = SpeechOptions(
+        model=body.model,
+        voice=body.voice,
+        response_format=body.response_format,
+        sample_rate=body.sample_rate,
+        speed=body.speed,
+    )
+    stream = iter(service.provider_for(svc.settings).speak(body.input, options))
+    try:  # the first bytes now, so an upstream refusal is an HTTP error, not a cut stream
+        first = await run_in_threadpool(next, stream, b"")
+    except ProviderBadRequest as exc:  # the caller's mistake (voice, model, input)
+        raise InvalidRequestError(exc.message) from exc
+    return StreamingResponse(
+        itertools.chain([first], stream), media_type=_SPEECH_TYPES[body.response_format]
+    )
 
 
 @router.get("/models")
