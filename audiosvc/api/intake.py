@@ -17,7 +17,7 @@ from audiosvc.chunking import ChunkParams
 from audiosvc.errors import AudiosvcError, InvalidRequestError
 from audiosvc.fetch import validate_url
 from audiosvc.jobs import Job, JobOptions, new_job_id
-from audiosvc.languages import LANGUAGES
+from audiosvc.languages import LANGUAGES, language_code
 from audiosvc.media import probe
 from audiosvc.models import resolve_model
 from audiosvc.settings import Settings
@@ -70,12 +70,13 @@ def parse_options(
         )
     language = _one(fields, "language")
     if language is not None:
-        language = language.lower()
-        if language not in LANGUAGES:
+        code = language_code(language)  # also the reference's 'jv' for Whisper's 'jw'
+        if code is None or code not in LANGUAGES:
             raise InvalidRequestError(
                 f"language must be an ISO-639-1 code such as 'en', not {language!r}",
                 param="language",
             )
+        language = code
     temperature = _number(fields, "temperature") or 0.0
     if not 0.0 <= temperature <= 1.0:
         raise InvalidRequestError("temperature must be between 0 and 1", param="temperature")

@@ -21,6 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, Services, ServicesDep
 from audiosvc.api.intake import accept
+from audiosvc.api.schemas import (
+    LIST_MODELS_RESPONSES,
+    TRANSCRIPTION_REQUEST,
+    TRANSLATION_REQUEST,
+    multipart,
+)
 from audiosvc.errors import AudiosvcError, InvalidRequestError, ProviderBadRequest
 from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
 from audiosvc.jobs import Job, JobStore
@@ -88,12 +94,12 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
     return Response(body, media_type=CONTENT_TYPES[fmt])
 
 
-@router.post("/audio/transcriptions")
+@router.post("/audio/transcriptions", openapi_extra=multipart(TRANSCRIPTION_REQUEST))
 async def transcriptions(request: Request, svc: ServicesDep, who: CallerDep) -> Response:
     return await _transcribe(request, svc, who, "transcribe")
 
 
-@router.post("/audio/translations")
+@router.post("/audio/translations", openapi_extra=multipart(TRANSLATION_REQUEST))
 async def translations(request: Request, svc: ServicesDep, who: CallerDep) -> Response:
     return await _transcribe(request, svc, who, "translate")
 
@@ -163,7 +169,7 @@ async def _remote_speech(body: SpeechRequest, svc: Services) -> StreamingRespons
     )
 
 
-@router.get("/models")
+@router.get("/models", responses=LIST_MODELS_RESPONSES)
 async def models(svc: ServicesDep, who: CallerDep) -> JSONResponse:
     """Only what really works with this service's engine."""
     created = int(time.time())

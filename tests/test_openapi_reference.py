@@ -1,0 +1,117 @@
+"""The service's own OpenAPI document against the reference (groq-openapi-audio.json, vendored
+in tests/data from shared/reference): same request fields, required fields and enums, and
+response shapes a client of the reference can read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audiosvc.api.app import create_app
+from audiosvc.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "tests" / "data" / "groq-openapi-audio.json"
+SHARED = ROOT.parent / "shared" / "reference" / "groq-openapi-audio.json"
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(REFERENCE.read_text())
+    return spec
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    settings = Settings(redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path_factory.mktemp("d"))
+    return create_app(settings).openapi()
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        parts = schema["$ref"].lstrip("#/").split("/")
+        node: Any = spec
+        for p in parts:
+            node = node[p]
+        schema = node
+    return schema
+
+
+def _request(spec: dict[str, Any], path: str, ctype: str) -> dict[str, Any]:
+    body = spec["paths"][path]["post"]["requestBody"]
+    return _resolve(spec, body["content"][ctype]["schema"])
+
+
+def test_vendored_reference_is_the_shared_one() -> None:
+    if not SHARED.exists():
+        pytest.skip("shared/reference is not beside this checkout")
+    assert json.loads(SHARED.read_text()) == json.loads(REFERENCE.read_text())
+
+
+@pytest.mark.parametrize(
+    "path", ["/openai/v1/audio/transcriptions", "/openai/v1/audio/translations"]
+)
+def test_multipart_requests_match(
+    reference: dict[str, Any], ours: dict[str, Any], path: str
+) -> None:
+    ref = _request(reference, path, "multipart/form-data")
+    got = _request(ours, path, "multipart/form-data")
+    assert set(got["properties"]) == set(ref["properties"])
+    assert got["required"] == ref["required"]
+    assert got["oneOf"] == ref["oneOf"] and got["additionalProperties"] is False
+    # The reference's response formats, plus srt and vtt (as OpenAI's whisper-1 offers).
+    ref_formats = set(ref["properties"]["response_format"]["enum"])
+    assert ref_formats <= set(got["properties"]["response_format"]["enum"])
+    if "timestamp_granularities[]" in ref["properties"]:
+        items = got["properties"]["timestamp_granularities[]"]["items"]["enum"]
+        assert items == ref["properties"]["timestamp_granularities[]"]["items"]["enum"]
+        ref_languages = set(ref["properties"]["language"]["anyOf"][1]["enum"])
+        assert ref_languages <= set(got["properties"]["language"]["enum"])
+
+
+def test_speech_request_matches(reference: dict[str, Any], ours: dict[str, Any]) -> None:
+    ref = _request(reference, "/openai/v1/audio/speech", "application/json")
+    got = _request(ours, "/openai/v1/audio/speech", "application/json")
+    assert set(got["properties"]) == set(ref["properties"])
+    assert sorted(got["required"]) == sorted(ref["required"])
+    assert got["additionalProperties"] is False
+    fmt = got["properties"]["response_format"]
+    assert fmt["enum"] == ref["properties"]["response_format"]["enum"]
+    assert fmt["default"] == ref["properties"]["response_format"]["default"]
+    rates = got["properties"]["sample_rate"]["anyOf"][0]["enum"]
+    assert rates == ref["properties"]["sample_rate"]["enum"]
+    speed = got["properties"]["speed"]
+    assert (speed["minimum"], speed["maximum"]) == (
+        ref["properties"]["speed"]["minimum"],
+        ref["properties"]["speed"]["maximum"],
+    )
+
+
+def _ok_schema(spec: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    content = spec["paths"][path][method]["responses"]["200"]["content"]
+    return _resolve(spec, content["application/json"]["schema"])
+
+
+def test_responses_carry_the_reference_fields(
+    reference: dict[str, Any], ours: dict[str, Any]
+) -> None:
+    ref_models = _ok_schema(reference, "/openai/v1/models", "get")
+    got_models = _ok_schema(ours, "/openai/v1/models", "get")
+    assert got_models["required"] == ref_models["required"]
+    ref_model = _resolve(reference, ref_models["properties"]["data"]["items"])
+    assert got_models["properties"]["data"]["items"]["required"] == ref_model["required"]
+
+    ref_json = _ok_schema(reference, "/openai/v1/audio/transcriptions", "post")
+    got_json, got_verbose = _ok_schema(ours, "/openai/v1/audio/transcriptions", "post")["oneOf"]
+    assert got_json["required"] == ref_json["required"]
+    ref_verbose = reference["components"]["schemas"]["CreateTranscriptionResponseVerboseJson"]
+    assert sorted(got_verbose["required"]) == sorted(ref_verbose["required"])
+    assert set(ref_verbose["properties"]) <= set(got_verbose["properties"])
+    for name in ("TranscriptionSegment", "TranscriptionWord"):
+        ref_part = reference["components"]["schemas"][name]
+        key = "segments" if name == "TranscriptionSegment" else "words"
+        got_part = got_verbose["properties"][key]["items"]
+        assert sorted(got_part["required"]) == sorted(ref_part["required"])
