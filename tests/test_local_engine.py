@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audiosvc.media import DecodedAudio
+from audiosvc.media import DecodedAudio, decode
 from audiosvc.pipeline import Progress, transcribe_audio
 from audiosvc.providers.base import TranscribeOptions
 from audiosvc.providers.local import LocalProvider, loaded_models
@@ -118,3 +118,18 @@ def test_speech_after_a_tone_keeps_its_true_time(
     result = transcribe_audio(DecodedAudio(pcm), EN, local, settings)
     assert wer(short_text, result.text) <= 0.05
     assert 11.5 <= result.words[0].start <= 12.6
+
+
+def test_spanish_is_detected_transcribed_and_translated(
+    local: LocalProvider, settings: Settings
+) -> None:
+    from tests.conftest import SAMPLES
+
+    spanish = decode(SAMPLES / "spanish.flac")
+    heard = transcribe_audio(spanish, TranscribeOptions(), local, settings)
+    assert heard.language == "es"
+    assert wer((SAMPLES / "spanish.txt").read_text(), heard.text) <= 0.1
+    english = transcribe_audio(spanish, TranscribeOptions(task="translate"), local, settings)
+    words = set(english.text.lower().replace(".", " ").replace(",", " ").split())
+    assert {"documents", "project"} <= words  # translated...
+    assert not {"documentos", "proyecto", "traiga"} & words  # ...not transcribed

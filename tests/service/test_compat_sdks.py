@@ -71,6 +71,19 @@ def test_groq_sdk_word_timestamps(gq: groq.Groq) -> None:
     assert wer(SHORT, " ".join(w["word"] for w in words)) <= 0.05
 
 
+def test_groq_sdk_translates_spanish_speech(gq: groq.Groq) -> None:
+    result = gq.audio.translations.create(
+        file=("spanish.flac", (SAMPLES / "spanish.flac").read_bytes()),
+        model="whisper-large-v3",
+        response_format="verbose_json",
+    )
+    body = result.model_dump()
+    assert body["language"] == "english" and body["task"] == "translate"
+    words = set(body["text"].lower().replace(".", " ").replace(",", " ").split())
+    assert {"documents", "project"} <= words
+    assert not {"documentos", "proyecto", "traiga"} & words
+
+
 def test_groq_sdk_translation(gq: groq.Groq) -> None:
     result = gq.audio.translations.create(
         file=("short.wav", (SAMPLES / "short.wav").read_bytes()), model="whisper-large-v3"
