@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     requests_per_minute: int = 20  # Groq free tier
     audio_seconds_per_hour: float = 7200.0  # Groq free tier
     max_parallel_requests: int = 4
+    # Uploads up to this long skip the queue on /openai/v1/audio/* with a remote provider.
+    quick_max_seconds: float = 60.0
 
     # --- chunking
     chunk_seconds: float | None = None  # None: provider default (remote 600, local below)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from audiosvc.errors import AudiosvcError, InvalidRequestError
 from audiosvc.fetch import validate_url
 from audiosvc.jobs import Job, JobOptions, new_job_id
 from audiosvc.languages import LANGUAGES, language_code
-from audiosvc.media import probe
+from audiosvc.media import MediaInfo, probe
 from audiosvc.models import resolve_model
 from audiosvc.settings import Settings
 from audiosvc.transcript import Task
@@ -148,7 +149,16 @@ def _reply_options(fields: dict[str, list[str]], settings: Settings) -> dict[str
     return {"reply": reply, "reply_text": text, "voice": voice, "reply_format": fmt}
 
 
-async def accept(
+@dataclass
+class Received:
+    """A validated request, not yet a stored job: its upload is on disk (or it has a url)."""
+
+    job: Job
+    fields: dict[str, list[str]]
+    media: MediaInfo | None
+
+
+async def receive(
     request: Request,
     svc: Services,
     who: Caller,
@@ -157,10 +167,9 @@ async def accept(
     task: Task | None = None,
     required: tuple[str, ...] = (),
     check: Callable[[dict[str, list[str]]], None] | None = None,
-) -> tuple[Job, dict[str, list[str]]]:
-    """Take a job from a request: stream the upload to storage (or check the url), validate
-    the options, probe the media, store the job and queue it. Nothing is kept on failure; a
-    job that could not be queued is not accepted."""
+) -> Received:
+    """Stream the upload to storage (or check the url), validate the options and probe the
+    media. On failure nothing is kept."""
     settings, storage = svc.settings, svc.storage
     check_content_length(request.headers.get("content-length"), settings.max_upload_bytes)
     job_id = new_job_id()
@@ -186,24 +195,51 @@ async def accept(
         if url is not None:
             url = validate_url(url, allow_private=settings.allow_private_urls)
         upload = form.file.path if form.file is not None else None
+        media = None
         if upload is not None:
-            await run_in_threadpool(probe, upload)  # 415/400 now, not after queueing
-        job = Job(
-            id=job_id,
-            owner=who.owner,
-            filename=Path(form.filename).name if form.filename else None,
-            url=url,
-            upload_path=str(upload) if upload else None,
-            options=options,
-        )
-        await run_in_threadpool(svc.store.create, job)
-        try:
-            task_id = await run_in_threadpool(enqueue_prepare, job_id)
-        except AudiosvcError:
-            await run_in_threadpool(svc.store.delete, job_id)  # not accepted: say so
-            raise
-        await run_in_threadpool(svc.store.add_task_ids, job_id, [task_id])
+            media = await run_in_threadpool(probe, upload)  # 415/400 now, not after queueing
     except BaseException:
         storage.delete(job_id)
         raise
-    return job, form.fields
+    job = Job(
+        id=job_id,
+        owner=who.owner,
+        filename=Path(form.filename).name if form.filename else None,
+        url=url,
+        upload_path=str(upload) if upload else None,
+        options=options,
+    )
+    return Received(job, form.fields, media)
+
+
+async def submit(svc: Services, job: Job) -> Job:
+    """Store the job and queue it; a job that could not be queued is not accepted."""
+    try:
+        await run_in_threadpool(svc.store.create, job)
+        try:
+            task_id = await run_in_threadpool(enqueue_prepare, job.id)
+        except AudiosvcError:
+            await run_in_threadpool(svc.store.delete, job.id)  # not accepted: say so
+            raise
+        await run_in_threadpool(svc.store.add_task_ids, job.id, [task_id])
+    except BaseException:
+        svc.storage.delete(job.id)
+        raise
+    return job
+
+
+async def accept(
+    request: Request,
+    svc: Services,
+    who: Caller,
+    *,
+    allowed: frozenset[str] = JOB_FIELDS,
+    task: Task | None = None,
+    required: tuple[str, ...] = (),
+    check: Callable[[dict[str, list[str]]], None] | None = None,
+) -> tuple[Job, dict[str, list[str]]]:
+    """Take a job from a request: :func:`receive`, then :func:`submit`."""
+    got = await receive(
+        request, svc, who, allowed=allowed, task=task, required=required, check=check
+    )
+    return await submit(svc, got.job), got.fields

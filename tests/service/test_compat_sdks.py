@@ -185,3 +185,21 @@ def test_speech_through_a_remote_provider(remote_tts: tuple[str, GroqServer]) ->
     assert len(upstream.requests) >= 2  # split for Orpheus's 200-character limit
     with pytest.raises(openai.BadRequestError, match="does not exist"):
         client.audio.speech.create(model="no-such-tts", voice="x", input="hi")
+
+
+def test_a_short_clip_skips_the_queue_with_a_remote_provider(
+    remote_tts: tuple[str, GroqServer],
+) -> None:
+    """The session's worker runs the local engine: had this gone through the queue, the
+    upstream would have seen no request at all."""
+    url, upstream = remote_tts
+    upstream.clear()
+    client = openai.OpenAI(base_url=f"{url}/openai/v1", api_key="unused", max_retries=0)
+    with (SAMPLES / "short.wav").open("rb") as f:
+        result = client.audio.transcriptions.create(
+            file=f, model="whisper-large-v3-turbo", response_format="verbose_json", language="en"
+        )
+    uploads = [r for r in upstream.requests if r.path.endswith("/audio/transcriptions")]
+    assert len(uploads) == 1 and uploads[0].file_content_type == "audio/flac"
+    assert result.text.startswith("tone")  # what the test server heard
+    assert result.duration == pytest.approx(10.26, abs=0.1)  # type: ignore[attr-defined]

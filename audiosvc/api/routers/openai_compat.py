@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, Services, ServicesDep
-from audiosvc.api.intake import accept
+from audiosvc.api.intake import Received, receive, submit
 from audiosvc.api.schemas import (
     LIST_MODELS_RESPONSES,
     TRANSCRIPTION_REQUEST,
@@ -30,10 +30,12 @@ from audiosvc.api.schemas import (
 from audiosvc.errors import AudiosvcError, InvalidRequestError, ProviderBadRequest
 from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
 from audiosvc.jobs import Job, JobStore
+from audiosvc.media import decode
 from audiosvc.models import MODEL_ALIASES, resolve_model
+from audiosvc.pipeline import transcribe_audio
 from audiosvc.providers.base import SpeechOptions
 from audiosvc.subtitles import SubtitleLimits
-from audiosvc.transcript import Task
+from audiosvc.transcript import Task, Transcript
 
 router = APIRouter(prefix="/openai/v1")
 
@@ -74,13 +76,26 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
     def check(fields: dict[str, list[str]]) -> None:  # before any job exists
         formats.append(parse_format((fields.get("response_format") or ["json"])[0]))
 
-    job, _ = await accept(
+    got = await receive(
         request, svc, who, allowed=allowed, task=task, required=("model",), check=check
     )
-    job = await _wait(svc, job.id)
-    if job.status != "succeeded":
-        raise _job_error(job)
-    transcript = await run_in_threadpool(service.load_transcript, job.id, svc.storage)
+    job = got.job
+    if _quick(got, svc):
+        # A short clip for a remote provider: no queue, straight to the provider (the API
+        # only decodes, encodes FLAC and runs the speech gate; the provider does the rest).
+        try:
+            transcript = await run_in_threadpool(_direct, job, svc)
+        finally:
+            await run_in_threadpool(svc.storage.delete, job.id)
+    else:
+        await submit(svc, job)
+        job = await _wait(svc, job.id)
+        if job.status != "succeeded":
+            raise _job_error(job)
+        transcript = await run_in_threadpool(service.load_transcript, job.id, svc.storage)
+        # The answer is the result: nothing of a synchronous request is kept.
+        await run_in_threadpool(svc.storage.delete, job.id)
+        await run_in_threadpool(svc.store.delete, job.id)
     fmt = formats[0]
     body = render(
         transcript,
@@ -88,10 +103,26 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
         limits=SubtitleLimits.from_settings(svc.settings),
         granularities=job.options.timestamp_granularities,
     )
-    # The answer is the result: nothing of a synchronous request is kept.
-    await run_in_threadpool(svc.storage.delete, job.id)
-    await run_in_threadpool(svc.store.delete, job.id)
     return Response(body, media_type=CONTENT_TYPES[fmt])
+
+
+def _quick(got: Received, svc: Services) -> bool:
+    """Whether to skip the queue: a remote provider (the local engine lives in the workers)
+    and an upload that fits one chunk."""
+    settings = svc.settings
+    limit = min(settings.quick_max_seconds, settings.resolved_chunk_seconds())
+    duration = got.media.duration if got.media is not None else None
+    return settings.resolved_provider() != "local" and duration is not None and (duration <= limit)
+
+
+def _direct(job: Job, svc: Services) -> Transcript:
+    assert job.upload_path is not None
+    return transcribe_audio(
+        decode(job.upload_path),
+        service.options_of(job),
+        service.provider_for(svc.settings),
+        svc.settings,
+    )
 
 
 @router.post("/audio/transcriptions", openapi_extra=multipart(TRANSCRIPTION_REQUEST))
