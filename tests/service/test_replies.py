@@ -88,3 +88,21 @@ def test_no_reply_no_speech(client: httpx.Client) -> None:
     job = _job(client)
     resp = client.get(f"/v1/jobs/{job['id']}/speech")
     assert resp.status_code == 404 and resp.json()["error"]["param"] == "reply"
+
+
+def test_spoken_translation(client: httpx.Client) -> None:
+    """Spanish speech in, its English translation spoken back."""
+    with (SAMPLES / "spanish.flac").open("rb") as f:
+        resp = client.post(
+            "/v1/jobs",
+            files={"file": ("spanish.flac", f)},
+            data={"task": "translate", "reply": "transcript", "reply_format": "wav"},
+        )
+    assert resp.status_code == 202, resp.text
+    final = wait_until_done(client, resp.json()["id"])
+    assert final["status"] == "succeeded", final
+    audio = client.get(f"/v1/jobs/{final['id']}/speech").content
+    heard = set(
+        _heard(client, audio, "translation.wav").lower().replace(".", " ").replace(",", " ").split()
+    )
+    assert {"documents", "project"} <= heard
