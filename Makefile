@@ -1,20 +1,33 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
-#   make run    start the service on this machine (embedded Redis, a worker, the API)
+#   make run    start the service on this machine (embedded Redis, a worker and the API)
 #   make test   lint, type-check and run the whole test suite
+# Both install exactly what requirements/lock.txt pins (with hashes), so every machine runs
+# what CI tested. PYTHON=python3.12 (or 3.13) picks another interpreter; the venv is rebuilt
+# whenever the interpreter or the lock changes.
+SHELL  := /bin/bash
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LOCK   := requirements/lock.txt
+UVLOCK := requirements/uv.txt
+PYVER  := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])')
+STAMP  := $(VENV)/.installed-$(PYVER)-$(shell cat $(LOCK) $(UVLOCK) pyproject.toml | cksum | cut -d' ' -f1)
+UV      = $(BIN)/uv
+# The lock covers Linux, macOS and Windows on every Python from 3.11 up.
+COMPILE = $(UV) pip compile --quiet --universal --generate-hashes --python-version 3.11
 
 export HF_HUB_OFFLINE := 1
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_CONFIG := 1
 
-.PHONY: run demo test lint bench samples clean
+.PHONY: run demo test lint pytest bench samples lock test-latest clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@rm -f $(VENV)/.installed-*
+$(STAMP): $(LOCK) $(UVLOCK) pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(UVLOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	@touch $@
 
 run: $(STAMP)
@@ -23,15 +36,42 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/audiosvc transcribe samples/meeting.m4a --format srt
 
-LINT_PATHS := audiosvc workers tests samples $(wildcard bench)
+LINT_PATHS := audiosvc workers tests samples bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
-test: lint
+pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+test: lint pytest
+
+# Refresh the lock on purpose, in a commit of its own: run `make test-latest` first, since it
+# tries exactly what this would pin.
+lock: $(STAMP)
+	$(COMPILE) --upgrade requirements/uv.in -o $(UVLOCK)
+	$(COMPILE) --upgrade pyproject.toml --extra test requirements/build.in -o $(LOCK)
+	$(COMPILE) pyproject.toml requirements/build.in -c $(LOCK) -o requirements/runtime.txt
+
+# The drift check: the newest releases the resolver finds today, resolved into a candidate lock
+# (what `make lock` would pin), installed into a throwaway venv, running the same test suite.
+# A release that changes what the models hear is seen here first, not by a user on a fresh
+# clone. It prints which versions would move. The one test it leaves out is the one that
+# checks the venv against the committed lock.
+LATEST := .venv-latest
+test-latest: $(STAMP)
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(COMPILE) --upgrade pyproject.toml --extra test requirements/build.in -o $(LATEST)/lock.txt
+	@echo "versions that would move (- locked, + newest):"
+	@diff <(grep -E '^[a-z0-9]' $(LOCK)) <(grep -E '^[a-z0-9]' $(LATEST)/lock.txt) | grep '^[<>]' \
+		| sed 's/^</-/;s/^>/+/;s/ \\$$//' || echo "  none"
+	$(UV) pip install --quiet --python $(LATEST)/bin/python --require-hashes -r $(LATEST)/lock.txt
+	$(UV) pip install --quiet --python $(LATEST)/bin/python --no-deps --no-build-isolation -e .
+	$(LATEST)/bin/python -m pytest \
+		--deselect tests/test_lock.py::test_the_venv_holds_exactly_the_lock
 
 bench: $(STAMP)
 	cd bench && for s in pipeline_vs_raw chunk_throughput memory service_vs_cli \
@@ -41,4 +81,4 @@ samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LATEST) .pytest_cache .mypy_cache .ruff_cache .hypothesis
