@@ -45,10 +45,22 @@ class _Token:
     real: bool  # False for pseudo-words of a segment without word timestamps
     chunk: int
     seg: int  # index of the segment within its chunk
+    # Where the word may really be: its own times for a real word; for a pseudo-word, its
+    # whole segment, since spreading by character count can misplace it by seconds.
+    lo: float
+    hi: float
 
     @property
     def mid(self) -> float:
         return (self.word.start + self.word.end) / 2
+
+    @property
+    def earliest(self) -> float:
+        return self.mid if self.real else self.lo
+
+    @property
+    def latest(self) -> float:
+        return self.mid if self.real else self.hi
 
 
 def normalize_word(text: str) -> str:
@@ -74,9 +86,11 @@ def _tokens(index: int, segments: Sequence[Segment]) -> list[_Token]:
     out: list[_Token] = []
     for si, seg in enumerate(segments):
         if seg.words is not None and (seg.words or not seg.text.strip()):
-            out.extend(_Token(w, True, index, si) for w in seg.words)
+            out.extend(_Token(w, True, index, si, w.start, w.end) for w in seg.words)
         else:
-            out.extend(_Token(w, False, index, si) for w in pseudo_words(seg))
+            out.extend(
+                _Token(w, False, index, si, seg.start, seg.end) for w in pseudo_words(seg)
+            )
     return out
 
 
@@ -99,9 +113,18 @@ def _candidate_pairs(a: Sequence[_Token], b: Sequence[_Token]) -> set[tuple[int,
     pairs = set()
     for i in range(len(a)):
         j = nearest(a, an, b, bn, i)
-        if j is not None and nearest(b, bn, a, an, j) == i and _same_time(a[i], b[j]):
+        if j is not None and nearest(b, bn, a, an, j) == i and _may_be_same(a[i], b[j]):
             pairs.add((i, j))
     return pairs
+
+
+def _may_be_same(x: _Token, y: _Token) -> bool:
+    """Whether two equal words may be one spoken word heard by both chunks. A pseudo-word's
+    time is only known to lie in its segment: there, overlapping spans are all the evidence
+    there is."""
+    if x.real and y.real:
+        return _same_time(x, y)
+    return min(x.hi, y.hi) > max(x.lo, y.lo)
 
 
 def _same_time(x: _Token, y: _Token) -> bool:
@@ -158,8 +181,8 @@ def cut_overlap(
 ) -> tuple[int, int]:
     """Where to cut two token streams overlapping in [lo, hi] (file times): keep
     ``left[:i]`` and ``right[j:]``."""
-    a0 = next((k for k, t in enumerate(left) if t.mid >= lo - _SLACK), len(left))
-    b1 = next((k for k, t in enumerate(right) if t.mid > hi + _SLACK), len(right))
+    a0 = next((k for k, t in enumerate(left) if t.latest >= lo - _SLACK), len(left))
+    b1 = next((k for k, t in enumerate(right) if t.earliest > hi + _SLACK), len(right))
     a, b = left[a0:], right[:b1]
     pairs = _align(a, b)
     if pairs:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiosvc.chunking import SAMPLE_RATE, ChunkPlan
-from audiosvc.stitching import ChunkTranscript, normalize_word, stitch
+from audiosvc.stitching import ChunkTranscript, stitch
 from audiosvc.transcript import Segment, Transcript, Word
 
 VOCAB = ["the", "a", "budget", "meeting", "yes", "no", "so", "we", "ship", "Monday,", "okay."]
@@ -58,21 +58,24 @@ def _chunk(
 
 
 @st.composite
-def word_streams(draw: st.DrawFn) -> tuple[list[Word], float]:
+def word_streams(draw: st.DrawFn, distinct: bool = False) -> tuple[list[Word], float]:
     n = draw(st.integers(min_value=0, max_value=80))
     vocab = draw(st.sampled_from([VOCAB, ["a"], ["a", "b"]]))
     t = draw(st.floats(min_value=0, max_value=2))
     words = []
-    for _ in range(n):
+    for i in range(n):
         dur = draw(st.floats(min_value=0.15, max_value=0.9))
-        words.append(Word(word=draw(st.sampled_from(vocab)), start=t, end=t + dur))
+        word = f"w{i}" if distinct else draw(st.sampled_from(vocab))
+        words.append(Word(word=word, start=t, end=t + dur))
         t += dur + draw(st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=1.5)))
     return words, t + draw(st.floats(min_value=0.1, max_value=5))
 
 
 @st.composite
-def chunked(draw: st.DrawFn) -> tuple[list[Word], float, list[ChunkTranscript]]:
-    stream, duration = draw(word_streams())
+def chunked(
+    draw: st.DrawFn, distinct: bool = False
+) -> tuple[list[Word], float, list[ChunkTranscript]]:
+    stream, duration = draw(word_streams(distinct))
     seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
     rnd = random.Random(seed)
     jitter = draw(st.sampled_from([0.0, 0.01, 0.03]))
@@ -116,12 +119,9 @@ def test_any_word_stream_cut_into_chunks_stitches_back_exactly(case) -> None:  #
     assert result.text.split() == [w.word for w in stream]
 
 
-@settings(max_examples=100, deadline=None)
-@given(chunked())
-def test_segments_without_words_lose_and_double_nothing(case) -> None:  # type: ignore[no-untyped-def]
+def _without_words(chunks: list[ChunkTranscript]) -> list[ChunkTranscript]:
     """Translations come without word timestamps: stitching works on the segment text."""
-    stream, duration, chunks = case
-    bare = [
+    return [
         ChunkTranscript(
             c.plan,
             c.transcript.model_copy(
@@ -134,12 +134,38 @@ def test_segments_without_words_lose_and_double_nothing(case) -> None:  # type: 
         )
         for c in chunks
     ]
-    result = stitch(bare, duration=duration)
-    # Without word times, alignment is approximate within a word or two at each overlap,
-    # but a distinct-word stream must come back whole.
-    if len({normalize_word(w.word) for w in stream}) == len(stream):
-        assert result.text.split() == [w.word for w in stream]
+
+
+@settings(max_examples=100, deadline=None)
+@given(chunked(distinct=True))
+def test_segments_without_words_lose_and_double_nothing(case) -> None:  # type: ignore[no-untyped-def]
+    """Where every word is distinct, the overlaps align exactly on text alone."""
+    stream, duration, chunks = case
+    result = stitch(_without_words(chunks), duration=duration)
+    assert result.text.split() == [w.word for w in stream]
     assert not result.has_words
+
+
+@settings(max_examples=100, deadline=None)
+@given(chunked())
+def test_segments_without_words_stay_within_a_word_or_two_per_overlap(case) -> None:  # type: ignore[no-untyped-def]
+    """With repeated words ("a a a"), text alone cannot tell which copy a chunk heard: the
+    alignment may be off by a word or two at each overlap, never more."""
+    stream, duration, chunks = case
+    result = stitch(_without_words(chunks), duration=duration)
+    overlaps = sum(1 for c in chunks if c.plan.overlap > 0)
+    got, want = result.text.split(), [w.word for w in stream]
+    assert _edit_distance(got, want) <= 2 * overlaps
+    assert not result.has_words
+
+
+def _edit_distance(a: list[str], b: list[str]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
 
 
 def _seg(start: float, end: float, text: str) -> Segment:
