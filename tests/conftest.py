@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import jiwer
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -15,17 +14,29 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 from audiosvc.media import DecodedAudio, decode
 from audiosvc.providers.local import LocalProvider
 from audiosvc.settings import Settings
+from tests.measures import MEASURED, normalize, wer
+
+__all__ = ["SAMPLES", "normalize", "wer"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 
 
-def normalize(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
+# What a developer's shell may set that would change what the tests run against: the
+# service's settings, the provider keys, and the base URLs the official SDKs read.
+_DEVELOPER_ENV = re.compile(r"AUDIOSVC_.*|(GROQ|OPENAI)_(API_KEY|BASE_URL)|CELERY_.*")
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    return float(jiwer.wer(normalize(reference), normalize(hypothesis)))
+@pytest.fixture(scope="session", autouse=True)
+def clean_env() -> Iterator[None]:
+    """Every test runs as a user with no configuration: no developer's GROQ_API_KEY (or any
+    AUDIOSVC_ setting) reaches a test, a session fixture or a process a test starts. Autouse
+    and session-scoped, so it runs before every other session fixture."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if _DEVELOPER_ENV.fullmatch(name):
+                mp.delenv(name)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +74,10 @@ def meeting_text() -> str:
     return (SAMPLES / "meeting.txt").read_text()
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("AUDIOSVC_") or name in ("GROQ_API_KEY", "OPENAI_API_KEY"):
-            monkeypatch.delenv(name)
-    yield
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The model-output measures this run took, beside which the tests' bounds are set."""
+    if not MEASURED:
+        return
+    terminalreporter.section("model output measured")
+    for test, measure, value in MEASURED:
+        terminalreporter.write_line(f"{measure:>8} {value:6.3f}  {test}")

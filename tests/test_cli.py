@@ -12,7 +12,8 @@ import pytest
 import srt
 import webvtt
 
-from tests.conftest import SAMPLES, wer
+from tests.conftest import SAMPLES
+from tests.measures import wer
 
 pytestmark = pytest.mark.engine
 

@@ -10,11 +10,19 @@ from audiosvc.pipeline import Progress, transcribe_audio
 from audiosvc.providers.base import TranscribeOptions
 from audiosvc.providers.local import LocalProvider, loaded_models
 from audiosvc.settings import Settings
-from tests.conftest import wer
+from tests.measures import (
+    SPANISH,
+    assert_english_translation_of_spanish,
+    doubled_sentences,
+    wer,
+)
 
 pytestmark = pytest.mark.engine
 
 EN = TranscribeOptions(model="tiny.en", language="en")
+# The meeting sample (634 words) through the pipeline with tiny.en: measured 0.0063 to 0.0079
+# (4 to 5 words); 0.014 allows 4 words more, so a dropped or doubled phrase fails.
+MEETING_WER = 0.014
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +38,10 @@ def test_meeting_default_chunking_wer(
     meeting_default: tuple[str, list[Progress]], meeting_text: str
 ) -> None:
     text, progress = meeting_default
-    assert wer(meeting_text, text) <= 0.03
+    # Measured 0.0079 (5 of 634 words: "comment", "work played", one dropped "feel",
+    # "we'll"). The bound allows 4 more words: a dropped phrase fails it.
+    assert wer(meeting_text, text) <= MEETING_WER
+    assert doubled_sentences(meeting_text, text) == []
     assert progress[0].chunks_done == 0 and progress[-1].chunks_done == progress[-1].chunks_total
 
 
@@ -39,18 +50,17 @@ def test_forced_small_chunks_lose_no_accuracy(
     local: LocalProvider,
     settings: Settings,
     meeting_text: str,
-    meeting_default: tuple[str, list[Progress]],
 ) -> None:
     """30 s chunks: several cut at silences and, in the sample's pause-free stretch, with
-    overlap. Stitching must not drop or double words: WER stays within a point of the
-    default (60 s chunks)."""
+    overlap. Stitching must not drop or double words: WER stays within the default's bound
+    and no sentence comes out twice."""
     seen: list[Progress] = []
     result = transcribe_audio(
         meeting_audio, EN, local, settings, chunk_seconds=30, on_progress=seen.append
     )
     assert seen[-1].chunks_total >= 7
-    chunked, default = wer(meeting_text, result.text), wer(meeting_text, meeting_default[0])
-    assert chunked <= default + 0.01
+    assert wer(meeting_text, result.text) <= MEETING_WER  # measured 0.0063 (4 words)
+    assert doubled_sentences(meeting_text, result.text) == []
     starts = [w.start for w in result.words]
     assert starts == sorted(starts) and result.words[-1].end <= meeting_audio.duration
     assert [s.id for s in result.segments] == list(range(len(result.segments)))
@@ -61,7 +71,7 @@ def test_language_detection_and_base_model(
 ) -> None:
     result = transcribe_audio(short_audio, TranscribeOptions(), local, settings)
     assert result.language == "en"
-    assert wer(short_text, result.text) <= 0.05
+    assert wer(short_text, result.text) <= 0.05  # measured 0.0 (34 words; 0.05 is 1 word)
     assert "base" in loaded_models()
 
 
@@ -72,19 +82,29 @@ def test_translation_to_english(
         short_audio, TranscribeOptions(task="translate", model="whisper-large-v3"), local, settings
     )
     assert result.task == "translate" and result.language == "en"
-    assert wer(short_text, result.text) <= 0.1
+    assert wer(short_text, result.text) <= 0.1  # measured 0.0 (English "translated" to English)
 
 
 def test_prompt_guides_spelling(
-    local: LocalProvider, settings: Settings, short_audio: DecodedAudio
+    local: LocalProvider, settings: Settings, short_audio: DecodedAudio, short_text: str
 ) -> None:
-    result = transcribe_audio(
-        short_audio,
-        TranscribeOptions(model="tiny.en", prompt="Quick Brown Fox Inc."),
-        local,
-        settings,
-    )
-    assert result.text  # the prompt must not suppress the transcript
+    """The prompt's spelling ("Quick Brown Fox", capitalized as a company name) reaches the
+    engine and shapes the transcript, without suppressing any of it."""
+
+    def capitalized(text: str) -> int:
+        return sum(w in text.split() for w in PROMPTED)
+
+    def heard(prompt: str | None) -> str:
+        options = TranscribeOptions(model="tiny.en", prompt=prompt)
+        return transcribe_audio(short_audio, options, local, settings).text
+
+    plain, prompted = heard(None), heard("Quick Brown Fox Inc.")
+    assert capitalized(plain) == 0  # measured 0: "The quick brown fox jumps ..."
+    assert capitalized(prompted) >= 2  # measured 3 of 3: "The Quick Brown Fox jumps ..."
+    assert wer(short_text, prompted) <= 0.05  # measured 0.0 (case is not an error)
+
+
+PROMPTED = ("Quick", "Brown", "Fox")
 
 
 def _tone(seconds: float, freq: float = 440.0) -> np.ndarray:
@@ -128,8 +148,7 @@ def test_spanish_is_detected_transcribed_and_translated(
     spanish = decode(SAMPLES / "spanish.flac")
     heard = transcribe_audio(spanish, TranscribeOptions(), local, settings)
     assert heard.language == "es"
-    assert wer((SAMPLES / "spanish.txt").read_text(), heard.text) <= 0.1
+    assert wer(SPANISH, heard.text) <= 0.1  # measured 0.0
     english = transcribe_audio(spanish, TranscribeOptions(task="translate"), local, settings)
-    words = set(english.text.lower().replace(".", " ").replace(",", " ").split())
-    assert {"documents", "project"} <= words  # translated...
-    assert not {"documentos", "proyecto", "traiga"} & words  # ...not transcribed
+    assert english.language == "en"
+    assert_english_translation_of_spanish(english.text)

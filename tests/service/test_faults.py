@@ -3,7 +3,6 @@ and per-key isolation of jobs."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from audiosvc.redis_server import EmbeddedRedis
 from audiosvc.settings import Settings
-from tests.conftest import normalize, wer
+from tests.measures import doubled_sentences, wer
 from tests.service.conftest import SAMPLES
 from tests.service.harness import Api, Worker, events, wait_until_done
 
@@ -24,10 +23,6 @@ def _upload(client: httpx.Client, path: Path, **fields: str) -> dict:  # type: i
         resp = client.post("/v1/jobs", files={"file": (path.name, f)}, data=fields)
     assert resp.status_code == 202, resp.text
     return resp.json()  # type: ignore[no-any-return]
-
-
-def _sentences(text: str) -> list[str]:
-    return [normalize(s) for s in re.split(r"[.?!]", text) if len(s.split()) >= 5]
 
 
 def test_worker_killed_mid_job_loses_and_doubles_nothing(
@@ -47,9 +42,7 @@ def test_worker_killed_mid_job_loses_and_doubles_nothing(
     assert final["status"] == "succeeded", final
     text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "text"}).text
     assert wer(reference, text) <= 0.02
-    got = normalize(text)
-    for sentence in _sentences(reference):
-        assert got.count(sentence) <= 1, f"doubled: {sentence!r}"
+    assert doubled_sentences(reference, text) == []
 
 
 def test_redis_restart_with_queued_jobs_loses_none(
