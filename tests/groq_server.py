@@ -3,13 +3,15 @@
 It follows ``/work/shared/reference/groq-openapi-audio.json``: Bearer auth, multipart
 ``/openai/v1/audio/transcriptions`` and ``/translations`` with the spec's field names and
 validation, JSON ``/openai/v1/audio/speech`` answered with chunked audio, ``/openai/v1/models``,
-and Groq's ``ErrorResponse`` for every failure.
+``/openai/v1/chat/completions`` (for spoken replies), and Groq's ``ErrorResponse`` for every
+failure.
 
 Transcripts are not canned: the uploaded file is decoded with PyAV to 16 kHz mono PCM and a
 ``responder`` turns that PCM into segments of timed words. The default
 :class:`EnergyResponder` emits one word per non-silent region, named after the region's
 length (a 0.5 s tone is heard as ``"tone5"``), so tests can synthesize audio whose transcript
-they know. Speech is the reverse: one tone per word of the input text.
+they know. Speech is the reverse: one tone per word of the input text. Chat answers are derived too:
+``"You said: "`` and the first nine words of the user's message.
 
 Tests script failures with :meth:`GroqServer.fail_next` (the next requests get them in order)
 and inspect :attr:`GroqServer.requests`.
@@ -40,6 +42,7 @@ API_PREFIX = "/openai/v1"
 DEFAULT_API_KEY = "gsk_test_key"
 TRANSCRIPTION_MODELS = ("whisper-large-v3", "whisper-large-v3-turbo")
 SPEECH_MODELS = ("playai-tts", "playai-tts-arabic", "canopylabs/orpheus-v1-english")
+CHAT_MODELS = ("llama-3.1-8b-instant", "openai/gpt-oss-20b")
 ORPHEUS_MAX_CHARS = 200  # Orpheus: wav only, about 200 characters a request
 RESPONSE_FORMATS = ("json", "text", "verbose_json")
 GRANULARITIES = ("word", "segment")
@@ -441,6 +444,7 @@ class GroqServer:
             f"{API_PREFIX}/audio/translations": ("POST", self._translations),
             f"{API_PREFIX}/audio/speech": ("POST", self._speech),
             f"{API_PREFIX}/models": ("GET", self._models),
+            f"{API_PREFIX}/chat/completions": ("POST", self._chat),
         }
         route = routes.get(path.split("?", 1)[0])
         if route is None:
@@ -452,9 +456,44 @@ class GroqServer:
     def _models(self, received: ReceivedRequest) -> _Reply:
         data = [
             {"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "test"}
-            for m in (*TRANSCRIPTION_MODELS, *SPEECH_MODELS)
+            for m in (*TRANSCRIPTION_MODELS, *SPEECH_MODELS, *CHAT_MODELS)
         ]
         return _Reply.json(200, {"object": "list", "data": data})
+
+    def _chat(self, received: ReceivedRequest) -> _Reply:
+        body = received.json
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            raise _BadRequest("'messages' : property 'messages' is missing", param="messages")
+        if body.get("model") not in CHAT_MODELS:
+            raise _BadRequest(
+                f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                param="model",
+                status=404,
+            )
+        users = [
+            m.get("content")
+            for m in body["messages"]
+            if isinstance(m, dict) and m.get("role") == "user"
+        ]
+        if not users or not isinstance(users[-1], str):
+            raise _BadRequest("a user message with text content is required", param="messages")
+        answer = "You said: " + " ".join(users[-1].split()[:9]).rstrip(".,")
+        return _Reply.json(
+            200,
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": answer},
+                    }
+                ],
+            },
+        )
 
     def _transcriptions(self, received: ReceivedRequest) -> _Reply:
         return self._speech_to_text(received, "transcribe")

@@ -1,5 +1,4 @@
-"""OpenAICompatProvider against the Groq-compatible test server (and httpx.MockTransport for
-the few cases a real server cannot produce on demand)."""
+"""OpenAICompatProvider against the Groq-compatible test server."""
 
 from __future__ import annotations
 
@@ -276,15 +275,11 @@ def test_invalid_field_is_a_bad_request_with_the_servers_message(groq_server: Gr
     assert len(groq_server.requests) == 1
 
 
-def test_error_without_json_falls_back_to_truncated_raw_text() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(403, text="<html>" + "forbidden " * 100 + "</html>")
-
-    p = OpenAICompatProvider(
-        "http://provider.test/v1", "k", settings=settings(), transport=httpx.MockTransport(handler)
-    )
+def test_error_without_json_falls_back_to_truncated_raw_text(groq_server: GroqServer) -> None:
+    page = ("<html>" + "forbidden " * 100 + "</html>").encode()
+    groq_server.fail_next(Fault(status=403, body=page, content_type="text/html"))
     with pytest.raises(ProviderAuthError) as info:
-        p.transcribe(_clip(), TranscribeOptions())
+        provider(groq_server).transcribe(_clip(), TranscribeOptions())
     message = str(info.value)
     assert message.startswith("groq rejected the request (403): <html>forbidden")
     assert len(message) < 360 and message.endswith("…")
@@ -452,70 +447,56 @@ def test_oversize_clip_for_the_hourly_budget_fails_before_any_request(
 # --- timeouts, settings, threads --------------------------------------------------------------
 
 
-def _verbose_ok(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(
-        200, json={"language": "english", "duration": 1.0, "text": "", "segments": []}
-    )
-
-
-def test_timeouts_scale_with_the_upload_size() -> None:
-    seen: list[dict[str, float]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.extensions["timeout"])
-        return _verbose_ok(request)
-
-    s = settings(request_timeout=30.0, upload_min_bytes_per_second=1000.0)
-    p = OpenAICompatProvider(
-        "http://provider.test/v1", "k", settings=s, transport=httpx.MockTransport(handler)
-    )
+def test_timeouts_scale_with_the_upload_size(groq_server: GroqServer) -> None:
+    """A provider that answers after 1 s: past a 0.3 s timeout for a tiny upload, but within
+    it once the upload's size buys time at ``upload_min_bytes_per_second``."""
     clip = _clip()
     assert clip.flac is not None
-    p.transcribe(clip, TranscribeOptions())
-    expected = 30.0 + len(clip.flac) / 1000.0
-    assert seen[0]["connect"] == 10.0
-    assert seen[0]["write"] == pytest.approx(expected)
-    assert seen[0]["read"] == pytest.approx(expected)
-
-
-def test_from_settings_picks_url_key_and_model() -> None:
-    requests: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return _verbose_ok(request)
-
-    transport = httpx.MockTransport(handler)
-    # model_copy: explicit values, whatever GROQ_API_KEY & co. say in this environment.
-    base = Settings().model_copy(update={"api_key": None, "openai_api_key": None, "base_url": None})
-    groq = OpenAICompatProvider.from_settings(
-        base.model_copy(update={"api_key": "gsk_1"}), "groq", transport=transport
+    slow = Fault.slow(1.0)
+    groq_server.fail_next(slow)
+    fixed = provider(groq_server, max_retries=0, request_timeout=0.3)
+    with pytest.raises(ProviderUnavailable, match=r"timed out after 0\.3 s"):
+        fixed.transcribe(clip, TranscribeOptions())
+    groq_server.fail_next(slow)
+    # 3 s more for this upload: 0.3 + len(flac) / (len(flac) / 3)
+    scaled = provider(
+        groq_server,
+        max_retries=0,
+        request_timeout=0.3,
+        upload_min_bytes_per_second=len(clip.flac) / 3,
     )
+    assert scaled.transcribe(clip, TranscribeOptions()).text == "tone5 tone3 tone7"
+
+
+def test_from_settings_picks_url_key_and_model(groq_server: GroqServer) -> None:
+    base = Settings(api_key=None, openai_api_key=None, base_url=None)
+    groq = OpenAICompatProvider.from_settings(base.model_copy(update={"api_key": "gsk_1"}), "groq")
     openai = OpenAICompatProvider.from_settings(
-        base.model_copy(update={"openai_api_key": "sk_2"}), "openai", transport=transport
+        base.model_copy(update={"openai_api_key": "sk_2"}), "openai"
     )
-    local = OpenAICompatProvider.from_settings(
-        base.model_copy(update={"api_key": "gsk_3", "base_url": "http://127.0.0.1:9/openai/v1/"}),
+    assert (groq.name, groq.base_url, groq.default_model) == (
         "groq",
-        transport=transport,
+        "https://api.groq.com/openai/v1",
+        "whisper-large-v3-turbo",
     )
-    for p in (groq, openai, local):
-        p.transcribe(_clip(), TranscribeOptions())
-    assert [str(r.url) for r in requests] == [
-        "https://api.groq.com/openai/v1/audio/transcriptions",
-        "https://api.openai.com/v1/audio/transcriptions",
-        "http://127.0.0.1:9/openai/v1/audio/transcriptions",
-    ]
-    assert [r.headers["authorization"] for r in requests] == [
-        "Bearer gsk_1",
-        "Bearer sk_2",
-        "Bearer gsk_3",
-    ]
-    assert b'name="model"\r\n\r\nwhisper-large-v3-turbo\r\n' in requests[0].content
-    assert b'name="model"\r\n\r\nwhisper-1\r\n' in requests[1].content
-    assert (openai.name, openai.default_model) == ("openai", "whisper-1")
+    assert (openai.name, openai.base_url, openai.default_model) == (
+        "openai",
+        "https://api.openai.com/v1",
+        "whisper-1",
+    )
     assert isinstance(groq.limiter, RateLimiter)
     assert groq.limiter.requests_per_minute == base.requests_per_minute
+    # base_url overrides the public URL; the key and the default model reach the server.
+    local = OpenAICompatProvider.from_settings(
+        base.model_copy(update={"api_key": groq_server.api_key, "base_url": groq_server.url + "/"}),
+        "groq",
+    )
+    _open_providers.extend([groq, openai, local])
+    local.transcribe(_clip(), TranscribeOptions())
+    (req,) = groq_server.requests
+    assert req.path == "/openai/v1/audio/transcriptions"
+    assert req.headers["authorization"] == f"Bearer {groq_server.api_key}"
+    assert req.fields["model"] == ["whisper-large-v3-turbo"]
     with pytest.raises(ProviderAuthError, match="GROQ_API_KEY"):
         OpenAICompatProvider.from_settings(base, "groq")
     with pytest.raises(ProviderAuthError, match="OPENAI_API_KEY"):

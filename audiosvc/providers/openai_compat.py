@@ -81,7 +81,6 @@ class OpenAICompatProvider:
         default_model: str = "whisper-large-v3-turbo",
         settings: Settings | None = None,
         limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         speech_model: str | None = None,
         speech_voice: str | None = None,
@@ -98,7 +97,6 @@ class OpenAICompatProvider:
         self._rng = random.Random()
         self._client = httpx.Client(
             headers={"Authorization": f"Bearer {api_key}"},
-            transport=transport,
             follow_redirects=False,
         )
 
@@ -109,7 +107,6 @@ class OpenAICompatProvider:
         provider_name: str,
         *,
         limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
     ) -> OpenAICompatProvider:
         """Build the ``groq`` or ``openai`` provider from settings.
 
@@ -135,7 +132,6 @@ class OpenAICompatProvider:
             default_model=DEFAULT_MODELS[provider_name],
             settings=settings,
             limiter=limiter,
-            transport=transport,
         )
 
     # --- SpeechProvider -----------------------------------------------------------------------

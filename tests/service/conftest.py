@@ -11,6 +11,7 @@ import pytest
 
 from audiosvc.redis_server import EmbeddedRedis
 from audiosvc.settings import Settings
+from tests.groq_server import CHAT_MODELS, GroqServer
 from tests.localhttp import serving
 from tests.service.harness import Api, Worker
 
@@ -25,46 +26,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 
 @pytest.fixture(scope="session")
-def chat_server() -> Iterator[str]:
-    """An OpenAI-compatible /chat/completions on 127.0.0.1 that answers 'You said: <first
-    nine words of the user message>' (it derives the answer, so a test can check it)."""
-    import http.server
-    import json
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-            answer = "You said: " + " ".join(user.split()[:9]).rstrip(".,")
-            out = json.dumps(
-                {
-                    "id": "chatcmpl-test",
-                    "object": "chat.completion",
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": answer},
-                        }
-                    ],
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with serving(Handler) as url:
-        yield f"{url}/v1"
+def provider_server() -> Iterator[GroqServer]:
+    """The one stand-in for a remote provider: the Groq-compatible test server. The session's
+    service uses it for chat replies ('You said: ...', derived from the transcript)."""
+    with GroqServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def service_settings(
-    redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory, chat_server: str
+    redis_server: EmbeddedRedis,
+    tmp_path_factory: pytest.TempPathFactory,
+    provider_server: GroqServer,
 ) -> Settings:
     return Settings(
         data_dir=tmp_path_factory.mktemp("svc-data"),
@@ -76,8 +49,9 @@ def service_settings(
         webhook_secret="whsec-test",
         visibility_timeout=8.0,  # a killed worker's chunk comes back within seconds
         unacked_restore_interval=1,
-        chat_base_url=chat_server,
-        chat_model="test-chat",
+        chat_base_url=provider_server.url,
+        chat_model=CHAT_MODELS[0],
+        chat_api_key=provider_server.api_key,
     )
 
 
