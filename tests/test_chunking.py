@@ -90,8 +90,13 @@ def test_every_chunk_fits_the_upload_limit_even_for_noise() -> None:
 
 
 def test_all_digital_silence_is_cut() -> None:
+    """100 s of digital silence under a 30 s limit: at least four chunks, each within the
+    limit, cut without overlap (silence is everywhere)."""
     pcm = np.zeros(S * 100, dtype=np.int16)
-    plans = plan_chunks(pcm, ChunkParams(max_seconds=30, search_seconds=10))
+    p = ChunkParams(max_seconds=30, search_seconds=10)
+    plans = plan_chunks(pcm, p)
+    _check_invariants(plans, len(pcm), p)
+    assert len(plans) >= 4
     assert all(c.overlap == 0 for c in plans)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Iterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -83,27 +85,45 @@ def test_not_a_form(tmp_path: Path) -> None:
         _parse(_pieces(b"{}"), "application/json", tmp_path / "u")
 
 
-def _vm_hwm_kb() -> int:
+# Run in a fresh interpreter: the test process has already run the engine and Piper, so its
+# peak (VmHWM) says nothing about the parser. This child imports the parser alone, notes its
+# peak, streams 200 MB through it, and prints how much the peak grew.
+_PARSE_200_MB = """
+import asyncio, os, sys
+from pathlib import Path
+from audiosvc.api.upload import parse_upload
+from audiosvc.storage import UploadWriter
+
+def hwm_kb():
     status = Path("/proc/self/status").read_text()
     return int(next(x.split()[1] for x in status.splitlines() if x.startswith("VmHWM:")))
 
+block = os.urandom(1 << 20)
+head = b'--B\\r\\nContent-Disposition: form-data; name="file"; filename="big.wav"\\r\\n\\r\\n'
+
+async def stream():
+    yield head
+    for _ in range(200):
+        yield block
+    yield b"\\r\\n--B--\\r\\n"
+
+out = Path(sys.argv[1])
+before = hwm_kb()
+form = "multipart/form-data; boundary=B"
+asyncio.run(parse_upload(stream(), form, lambda _: UploadWriter(out, 10**9)))
+assert out.stat().st_size == 200 << 20, out.stat().st_size
+print(hwm_kb() - before)
+"""
+
 
 def test_a_large_upload_is_never_held_in_memory(tmp_path: Path) -> None:
-    """200 MB through the parser: the process's peak memory grows far less than that."""
-    head = b'--B\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n\r\n'
-    block = os.urandom(1 << 20)
-
-    def body() -> Iterator[bytes]:
-        yield head
-        for _ in range(200):
-            yield block
-        yield b"\r\n--B--\r\n"
-
-    async def stream() -> AsyncIterator[bytes]:
-        for b in body():
-            yield b
-
-    before = _vm_hwm_kb()
-    _parse(stream(), "multipart/form-data; boundary=B", tmp_path / "big")
-    assert (tmp_path / "big").stat().st_size == 200 << 20
-    assert _vm_hwm_kb() - before < 50 * 1024
+    """200 MB through the parser: the process's peak memory grows far less than that.
+    Measured: 0.9 MB of growth; a parser that buffered the file would grow by 200 MB."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PARSE_200_MB, str(tmp_path / "big")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert int(done.stdout) < 50 * 1024, done.stdout
