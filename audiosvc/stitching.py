@@ -88,9 +88,7 @@ def _tokens(index: int, segments: Sequence[Segment]) -> list[_Token]:
         if seg.words is not None and (seg.words or not seg.text.strip()):
             out.extend(_Token(w, True, index, si, w.start, w.end) for w in seg.words)
         else:
-            out.extend(
-                _Token(w, False, index, si, seg.start, seg.end) for w in pseudo_words(seg)
-            )
+            out.extend(_Token(w, False, index, si, seg.start, seg.end) for w in pseudo_words(seg))
     return out
 
 
