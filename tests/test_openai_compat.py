@@ -454,7 +454,7 @@ def test_timeouts_scale_with_the_upload_size(groq_server: GroqServer) -> None:
     assert clip.flac is not None
     slow = Fault.slow(1.0)
     groq_server.fail_next(slow)
-    fixed = provider(groq_server, max_retries=0, request_timeout=0.3)
+    fixed = provider(groq_server, max_retries=0, request_timeout=0.3, upload_min_bytes_per_second=0)
     with pytest.raises(ProviderUnavailable, match=r"timed out after 0\.3 s"):
         fixed.transcribe(clip, TranscribeOptions())
     groq_server.fail_next(slow)

@@ -41,7 +41,7 @@ def test_worker_killed_mid_job_loses_and_doubles_nothing(
         worker.proc = replacement.proc  # the session fixture stops whichever runs now
     assert final["status"] == "succeeded", final
     text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "text"}).text
-    assert wer(reference, text) <= 0.02
+    assert wer(reference, text) <= 0.014  # measured 0.006, as without the kill (4 of 634 words)
     assert doubled_sentences(reference, text) == []
 
 

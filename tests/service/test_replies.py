@@ -57,7 +57,7 @@ def test_spoken_reply(client: httpx.Client, fields: dict[str, str], expected: st
     assert 'filename="short-reply.wav"' in resp.headers["content-disposition"]
     heard = _heard(client, resp.content, "reply.wav")
     # Piper varies its delivery from run to run; one misheard word in a dozen is fine.
-    assert wer(expected, heard) <= 0.2, heard
+    assert wer(expected, heard) <= 0.2, heard  # measured 0.0 for both
 
 
 def test_transcript_read_back_as_mp3(client: httpx.Client) -> None:
@@ -65,7 +65,8 @@ def test_transcript_read_back_as_mp3(client: httpx.Client) -> None:
     audio = client.get(f"/v1/jobs/{job['id']}/speech").content
     with av.open(io.BytesIO(audio)) as c:
         assert c.format.name == "mp3"
-    assert wer((SAMPLES / "short.txt").read_text(), _heard(client, audio, "r.mp3")) <= 0.1
+    heard = _heard(client, audio, "r.mp3")
+    assert wer((SAMPLES / "short.txt").read_text(), heard) <= 0.1  # measured 0.0
 
 
 @pytest.mark.parametrize(
@@ -102,5 +103,6 @@ def test_spoken_translation(client: httpx.Client) -> None:
     final = wait_until_done(client, resp.json()["id"])
     assert final["status"] == "succeeded", final
     audio = client.get(f"/v1/jobs/{final['id']}/speech").content
-    # The translation, spoken by Piper and heard back by tiny.en.
+    # The translation, spoken by Piper and heard back by tiny.en: measured recall 0.42 and
+    # Spanish share 0.0 (tiny.en hears "Sala Grande" as English words).
     assert_english_translation_of_spanish(_heard(client, audio, "translation.wav"))
