@@ -10,7 +10,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements/lock.txt
 UVLOCK := requirements/uv.txt
-PYVER  := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])')
+PYVER  := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
+ifeq ($(PYVER),)
+$(error PYTHON=$(PYTHON) does not run: install Python 3.11 or newer, or name it with PYTHON=...)
+endif
 STAMP  := $(VENV)/.installed-$(PYVER)-$(shell cat $(LOCK) $(UVLOCK) pyproject.toml | cksum | cut -d' ' -f1)
 UV      = $(BIN)/uv
 # The lock covers Linux, macOS and Windows on every Python from 3.11 up.
