@@ -25,11 +25,13 @@ export UV_NO_CONFIG := 1
 
 .PHONY: run demo test lint pytest bench samples lock test-latest clean
 
+# --compile-bytecode: as pip does, so no first run compiles (and warns about) a dependency's
+# source: pydub's invalid escapes print SyntaxWarnings on Python 3.12+ otherwise.
 $(STAMP): $(LOCK) $(UVLOCK) pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(UVLOCK)
-	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r $(LOCK)
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -71,7 +73,7 @@ test-latest: $(STAMP)
 	@echo "versions that would move (- locked, + newest):"
 	@diff <(grep -E '^[a-z0-9]' $(LOCK)) <(grep -E '^[a-z0-9]' $(LATEST)/lock.txt) | grep '^[<>]' \
 		| sed 's/^</-/;s/^>/+/;s/ \\$$//' || echo "  none"
-	$(UV) pip install --quiet --python $(LATEST)/bin/python --require-hashes -r $(LATEST)/lock.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(LATEST)/bin/python --require-hashes -r $(LATEST)/lock.txt
 	$(UV) pip install --quiet --python $(LATEST)/bin/python --no-deps --no-build-isolation -e .
 	$(LATEST)/bin/python -m pytest \
 		--deselect tests/test_lock.py::test_the_venv_holds_exactly_the_lock
