@@ -64,7 +64,9 @@ def _open(path: Path) -> av.container.InputContainer:
             param="file",
         ) from exc
     except (av.error.FFmpegError, OSError) as exc:
-        raise CorruptMediaError(f"{path.name}: cannot be read ({exc})", param="file") from exc
+        # The cause only: str(exc) names the file's full path on this machine.
+        reason = exc.strerror or type(exc).__name__
+        raise CorruptMediaError(f"{path.name}: cannot be read ({reason})", param="file") from exc
 
 
 def _audio_stream(path: Path, container: av.container.InputContainer) -> av.audio.AudioStream:

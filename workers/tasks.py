@@ -110,8 +110,3 @@ def notify(self: Task, job_id: str) -> str:
         countdown = result.retry_after or webhooks.backoff(self.request.retries)
         raise self.retry(countdown=min(countdown, settings.visibility_timeout / 2))
     return result.outcome
-
-
-@app.task(name="audiosvc.cleanup")
-def cleanup() -> int:
-    return len(service.cleanup_expired(_store(), _storage(), _settings().result_ttl_seconds))

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,6 +22,7 @@ from audiosvc.errors import (
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
+    ServiceUnavailableError,
     error_response,
 )
 from audiosvc.jobs import JobStore
@@ -58,6 +60,17 @@ def install_error_handlers(app: FastAPI) -> None:
         err.status = exc.status_code
         err.type = "invalid_request_error"
         return _json_error(err)
+
+    @app.exception_handler(redis.ConnectionError)
+    @app.exception_handler(redis.TimeoutError)
+    async def _redis_down(_: Request, exc: redis.RedisError) -> JSONResponse:
+        # Redis holds the jobs and is the queue's broker: without it nothing can be done now.
+        log.warning("redis is unavailable: %s", exc)
+        return _json_error(
+            ServiceUnavailableError(
+                f"the job store is unavailable ({type(exc).__name__}); try again"
+            )
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

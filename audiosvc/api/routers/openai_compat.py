@@ -8,6 +8,7 @@ unchanged with ``base_url`` pointing here.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from typing import Annotated, Any, Literal
@@ -27,7 +28,12 @@ from audiosvc.api.schemas import (
     TRANSLATION_REQUEST,
     multipart,
 )
-from audiosvc.errors import AudiosvcError, InvalidRequestError, ProviderBadRequest
+from audiosvc.errors import (
+    AudiosvcError,
+    InvalidRequestError,
+    NotFoundError,
+    ProviderBadRequest,
+)
 from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
 from audiosvc.jobs import Job, JobStore
 from audiosvc.media import decode
@@ -90,12 +96,13 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
     else:
         await submit(svc, job)
         job = await _wait(svc, job.id)
-        if job.status != "succeeded":
-            raise _job_error(job)
-        transcript = await run_in_threadpool(service.load_transcript, job.id, svc.storage)
-        # The answer is the result: nothing of a synchronous request is kept.
-        await run_in_threadpool(svc.storage.delete, job.id)
-        await run_in_threadpool(svc.store.delete, job.id)
+        try:
+            if job.status != "succeeded":
+                raise _job_error(job)
+            transcript = await run_in_threadpool(service.load_transcript, job.id, svc.storage)
+        finally:
+            # The answer (or the error) is the result: nothing of a synchronous request is kept.
+            await run_in_threadpool(_forget, svc, job.id)
     fmt = formats[0]
     body = render(
         transcript,
@@ -104,6 +111,12 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
         granularities=job.options.timestamp_granularities,
     )
     return Response(body, media_type=CONTENT_TYPES[fmt])
+
+
+def _forget(svc: Services, job_id: str) -> None:
+    svc.storage.delete(job_id)
+    with contextlib.suppress(NotFoundError):  # deleted meanwhile (DELETE /v1/jobs/{id})
+        svc.store.delete(job_id)
 
 
 def _quick(got: Received, svc: Services) -> bool:
