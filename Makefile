@@ -71,8 +71,8 @@ test-latest: $(STAMP)
 	$(PYTHON) -m venv $(LATEST)
 	$(COMPILE) --upgrade pyproject.toml --extra test requirements/build.in -o $(LATEST)/lock.txt
 	@echo "versions that would move (- locked, + newest):"
-	@diff <(grep -E '^[a-z0-9]' $(LOCK)) <(grep -E '^[a-z0-9]' $(LATEST)/lock.txt) | grep '^[<>]' \
-		| sed 's/^</-/;s/^>/+/;s/ \\$$//' || echo "  none"
+	@moved=$$(diff <(grep -E '^[a-z0-9]' $(LOCK)) <(grep -E '^[a-z0-9]' $(LATEST)/lock.txt) \
+		| grep '^[<>]' | sed 's/^</  -/;s/^>/  +/;s/ \\$$//'); echo "$${moved:-  none}"
 	$(UV) pip install --quiet --compile-bytecode --python $(LATEST)/bin/python --require-hashes -r $(LATEST)/lock.txt
 	$(UV) pip install --quiet --python $(LATEST)/bin/python --no-deps --no-build-isolation -e .
 	$(LATEST)/bin/python -m pytest \
