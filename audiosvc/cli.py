@@ -15,12 +15,22 @@ from typing import get_args
 
 from audiosvc import __version__
 from audiosvc.errors import AudiosvcError
-from audiosvc.formats import EXTENSIONS, FORMATS, OutputFormat, parse_format, render
+from audiosvc.formats import (
+    EXTENSIONS,
+    FORMATS,
+    OutputFormat,
+    needs_words,
+    parse_format,
+    render,
+)
 from audiosvc.pipeline import Progress, transcribe_file
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechProvider, TranscribeOptions
 from audiosvc.settings import ProviderName, Settings
 from audiosvc.subtitles import SubtitleLimits
+
+# verbose_json from the CLI lists both segments and words.
+VERBOSE_GRANULARITIES = ("segment", "word")
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -144,7 +154,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         language=args.language,
         prompt=args.prompt,
         temperature=args.temperature,
-        word_timestamps=settings.word_timestamps,
+        word_timestamps=needs_words(fmt, VERBOSE_GRANULARITIES),
     )
     limits = SubtitleLimits.from_settings(settings)
     failed = 0
@@ -154,7 +164,7 @@ def _transcribe(args: argparse.Namespace) -> int:
             transcript = transcribe_file(
                 src, options, provider, settings, chunk_seconds=args.chunk_seconds, on_progress=bar
             )
-            body = render(transcript, fmt, limits=limits, granularities=("segment", "word"))
+            body = render(transcript, fmt, limits=limits, granularities=VERBOSE_GRANULARITIES)
         except AudiosvcError as exc:
             bar.close()
             msg = str(exc)

@@ -53,7 +53,7 @@ def options_of(job: Job) -> TranscribeOptions:
         language=o.language,
         prompt=o.prompt,
         temperature=o.temperature,
-        word_timestamps=True,
+        word_timestamps=o.words,
     )
 
 

@@ -89,7 +89,6 @@ class Settings(BaseSettings):
     local_model: str = "auto"
     cpu_threads: int = 0  # 0: one per core
     beam_size: int = 5
-    word_timestamps: bool = True
 
     # --- hallucination control: a VAD speech gate, and Groq's documented thresholds
     speech_gate: bool = True

@@ -17,6 +17,7 @@ from audiosvc.chat import chat_configured
 from audiosvc.chunking import ChunkParams
 from audiosvc.errors import AudiosvcError, InvalidRequestError
 from audiosvc.fetch import validate_url
+from audiosvc.formats import needs_words, parse_format
 from audiosvc.jobs import Job, JobOptions, new_job_id
 from audiosvc.languages import LANGUAGES, language_code
 from audiosvc.media import MediaInfo, probe
@@ -101,6 +102,11 @@ def parse_options(
         except InvalidRequestError as exc:
             raise InvalidRequestError(exc.message, param="webhook_url") from None
     reply = _reply_options(fields, settings)
+    granularities = sorted(set(grans)) or ["segment"]
+    # A job's transcript can be downloaded later in any format, subtitles included: it has
+    # words. A synchronous request names its one format: words only if that needs them.
+    fmt = _one(fields, "response_format")
+    words = fmt is None or needs_words(parse_format(fmt), granularities)
     return JobOptions(
         **reply,
         task=task,
@@ -108,7 +114,8 @@ def parse_options(
         language=language,
         prompt=_one(fields, "prompt"),
         temperature=temperature,
-        timestamp_granularities=sorted(set(grans)) or ["segment"],  # type: ignore[arg-type]
+        timestamp_granularities=granularities,  # type: ignore[arg-type]
+        words=words,
         chunk_seconds=chunk_seconds,
         webhook_url=webhook,
     )
