@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from audiosvc.errors import AudiosvcError
+from audiosvc.jobqueue import CeleryQueue
 from audiosvc.redis_server import EmbeddedRedis, die_with_parent
 from audiosvc.settings import Settings
 
@@ -60,17 +61,16 @@ def _lock(data_dir: Path) -> IO[bytes]:
     return handle
 
 
-def _wait_for_worker(redis_url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    from workers.celery_app import app
-
-    app.conf.update(broker_url=redis_url, result_backend=redis_url)
+def wait_for_worker(
+    settings: Settings, redis_url: str, proc: subprocess.Popen[bytes], timeout: float
+) -> bool:
+    """Whether a worker answers within ``timeout`` seconds (False at once if ``proc`` dies)."""
+    queue = CeleryQueue(settings, redis_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            # A fresh connection each time: a pooled one may predate a Redis restart.
-            with app.connection_for_write() as conn:
-                if app.control.ping(timeout=0.5, connection=conn):
-                    return True
+            if queue.workers(timeout=0.5):
+                return True
         except Exception:  # Redis not reachable (yet): keep trying until the deadline
             time.sleep(0.1)
     return False
@@ -117,7 +117,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             while not server.started and not server.should_exit:
                 time.sleep(0.05)
             assert worker is not None
-            ready = _wait_for_worker(redis_url, worker, 120)
+            ready = wait_for_worker(settings, redis_url, worker, 120)
             where = "embedded redis" if redis else "redis"
             state = f"{workers} worker{'s' if workers > 1 else ''}"
             if not ready:

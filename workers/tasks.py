@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Task, chord
 
-from audiosvc import service, webhooks
+from audiosvc import jobqueue, service, webhooks
 from audiosvc.errors import AudiosvcError, ProviderError
 from audiosvc.jobs import JobStore
 from audiosvc.settings import Settings
@@ -48,7 +48,7 @@ def _failed(job_id: str, exc: BaseException) -> None:
         notify.delay(job_id)
 
 
-@app.task(name="audiosvc.prepare", bind=True)
+@app.task(name=jobqueue.PREPARE, bind=True)
 def prepare(self: Task, job_id: str) -> int:
     try:
         n = service.prepare(job_id, _store(), _storage(), _settings())
@@ -62,7 +62,7 @@ def prepare(self: Task, job_id: str) -> int:
     return n
 
 
-@app.task(name="audiosvc.chunk", bind=True, max_retries=CHUNK_MAX_RETRIES)
+@app.task(name=jobqueue.CHUNK, bind=True, max_retries=CHUNK_MAX_RETRIES)
 def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     try:
         return service.run_chunk(job_id, index, _store(), _storage(), _settings())
@@ -79,7 +79,7 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     return False
 
 
-@app.task(name="audiosvc.stitch", bind=True)
+@app.task(name=jobqueue.STITCH, bind=True)
 def stitch(self: Task, _results: Any, job_id: str) -> bool:
     try:
         done = service.finish(job_id, _store(), _storage(), _settings())
@@ -91,7 +91,7 @@ def stitch(self: Task, _results: Any, job_id: str) -> bool:
     return done is not None
 
 
-@app.task(name="audiosvc.notify", bind=True, max_retries=None)
+@app.task(name=jobqueue.NOTIFY, bind=True, max_retries=None)
 def notify(self: Task, job_id: str) -> str:
     """POST the job's outcome to its webhook, signed; retried on timeouts and 5xx only."""
     settings = _settings()

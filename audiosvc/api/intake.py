@@ -11,7 +11,6 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from audiosvc.api.deps import Caller, Services
-from audiosvc.api.enqueue import enqueue_prepare
 from audiosvc.api.upload import check_content_length, parse_upload
 from audiosvc.chat import chat_configured
 from audiosvc.chunking import ChunkParams
@@ -224,7 +223,7 @@ async def submit(svc: Services, job: Job) -> Job:
     try:
         await run_in_threadpool(svc.store.create, job)
         try:
-            task_id = await run_in_threadpool(enqueue_prepare, job.id)
+            task_id = await run_in_threadpool(svc.queue.enqueue, job.id)
         except AudiosvcError:
             await run_in_threadpool(svc.store.delete, job.id)  # not accepted: say so
             raise

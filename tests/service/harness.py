@@ -16,7 +16,7 @@ import uvicorn
 
 from audiosvc.api.app import create_app
 from audiosvc.redis_server import die_with_parent, free_port
-from audiosvc.runner import _wait_for_worker, worker_command, worker_env
+from audiosvc.runner import wait_for_worker, worker_command, worker_env
 from audiosvc.settings import Settings
 
 
@@ -43,7 +43,7 @@ class Worker:
                 start_new_session=True,
                 preexec_fn=die_with_parent,  # never outlives a crashed test run
             )
-        if not _wait_for_worker(self.settings.redis_url, self.proc, 60):
+        if not wait_for_worker(self.settings, self.settings.redis_url, self.proc, 60):
             raise RuntimeError(f"worker did not start; see {self.log}")
         return self
 

@@ -24,7 +24,6 @@ from celery import Celery
 from celery.exceptions import TaskRevokedError
 
 from audiosvc import service
-from audiosvc.api import enqueue
 from audiosvc.encode import encode_audio
 from audiosvc.jobs import Job, JobStore, new_job_id
 from audiosvc.redis_server import EmbeddedRedis
@@ -339,8 +338,6 @@ def lone(
             yield server, redis, settings
     finally:
         redis.stop()
-        # The test process has one Celery app, which that API pointed at its Redis: back.
-        enqueue.bind(service_settings)
 
 
 def test_healthz_is_degraded_without_workers_and_503_without_redis(

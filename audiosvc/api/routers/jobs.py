@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, ServicesDep
-from audiosvc.api.enqueue import revoke
 from audiosvc.api.intake import accept
 from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
 from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
@@ -176,7 +175,7 @@ async def delete_job(job_id: str, request: Request, svc: ServicesDep, who: Calle
     cancelled = await run_in_threadpool(
         lambda: svc.store.set_status(job_id, "cancelled", allow_from={"queued", "processing"})
     )
-    await run_in_threadpool(revoke, svc.store.task_ids(job_id))
+    await run_in_threadpool(svc.queue.revoke, svc.store.task_ids(job_id))
     await run_in_threadpool(svc.storage.delete, job_id)
     if cancelled is None:  # it ended meanwhile
         cancelled = await run_in_threadpool(svc.store.get, job_id)
