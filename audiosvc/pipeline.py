@@ -97,7 +97,8 @@ def transcribe_audio(
     def report(plan: ChunkPlan) -> None:
         with lock:
             done.append(plan)
-            progress = Progress(len(done), len(plans), sum(p.duration for p in done), total)
+            seconds = sum(p.new_seconds for p in done)
+            progress = Progress(len(done), len(plans), seconds, total)
         if on_progress is not None:
             on_progress(progress)
 

@@ -125,7 +125,7 @@ def run_chunk(
         Thresholds.from_settings(settings),
         speech_gate=settings.speech_gate,
     )
-    return store.save_chunk(job_id, index, result, plan.duration)
+    return store.save_chunk(job_id, index, result, plan.new_seconds)
 
 
 def reply_text(job: Job, transcript: Transcript, settings: Settings) -> str:

@@ -99,6 +99,8 @@ def test_forced_small_chunks_lose_no_accuracy(
     and no sentence comes out twice."""
     result, seen = meeting(30)
     assert seen[-1].chunks_total >= 7
+    # Progress reaches the duration exactly: overlapping audio is not counted twice.
+    assert seen[-1].seconds_done == pytest.approx(seen[-1].seconds_total, abs=1e-6)
     assert wer(meeting_text, result.text) <= MEETING_WER  # measured 0.0047 (3 words)
     assert doubled_sentences(meeting_text, result.text) == []
     starts = [w.start for w in result.words]
