@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     max_parallel_requests: int = 4
     # Uploads up to this long skip the queue on /openai/v1/audio/* with a remote provider.
     quick_max_seconds: float = 60.0
+    # How long a synchronous /openai/v1/audio/* request waits for its job before a 504 that
+    # names the job (which goes on, at /v1/jobs/{id}).
+    sync_wait_seconds: float = 600.0
 
     # --- chunking
     chunk_seconds: float | None = None  # None: provider default (remote 600, local below)

@@ -33,6 +33,7 @@ from audiosvc.errors import (
     InvalidRequestError,
     NotFoundError,
     ProviderBadRequest,
+    StillRunningError,
 )
 from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
 from audiosvc.jobs import Job, JobStore
@@ -53,16 +54,24 @@ _TRANSLATION_FIELDS = frozenset({"model", "prompt", "response_format", "temperat
 
 
 async def _wait(svc: Services, job_id: str) -> Job:
-    """Until the job ends (Redis pub/sub; the state is re-read after subscribing)."""
+    """Until the job ends (Redis pub/sub; the state is re-read after subscribing), for at
+    most ``sync_wait_seconds``: then a 504 that names the job, which is kept and goes on."""
     client = aioredis.from_url(svc.settings.redis_url or "")
     pubsub = client.pubsub()
     await pubsub.subscribe(JobStore.channel(job_id))
+    deadline = time.monotonic() + svc.settings.sync_wait_seconds
     try:
         while True:
             job = await run_in_threadpool(svc.store.get, job_id)
             if job.terminal:
                 return job
-            await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StillRunningError(
+                    f"the job is still {job.status} after {svc.settings.sync_wait_seconds:g} s;"
+                    f" it goes on: follow it at /v1/jobs/{job_id}"
+                )
+            await pubsub.get_message(ignore_subscribe_messages=True, timeout=min(5.0, left))
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
         await client.aclose()
@@ -95,7 +104,7 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
             await run_in_threadpool(svc.storage.delete, job.id)
     else:
         await submit(svc, job)
-        job = await _wait(svc, job.id)
+        job = await _wait(svc, job.id)  # past the deadline: a 504, and the job is kept
         try:
             if job.status != "succeeded":
                 raise _job_error(job)
