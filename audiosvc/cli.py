@@ -23,6 +23,7 @@ from audiosvc.formats import (
     parse_format,
     render,
 )
+from audiosvc.jobqueue import LANES
 from audiosvc.pipeline import Progress, transcribe_file
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechProvider, TranscribeOptions
@@ -82,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run a Celery worker alone (needs AUDIOSVC_REDIS_URL)")
     w.add_argument("--concurrency", "-c", type=int, default=1)
     w.add_argument("--loglevel", default="INFO")
+    w.add_argument(
+        "--lanes",
+        default="interactive,batch,io",
+        help="queues to take, in priority order: interactive, batch, io (default all three)",
+    )
     return parser
 
 
@@ -197,7 +203,14 @@ def _run_service(args: argparse.Namespace) -> int:
     if args.command == "api":
         return runner.api(settings, host=host, port=port)
     if args.command == "worker":
-        return runner.worker(settings, concurrency=args.concurrency, loglevel=args.loglevel)
+        lanes = [lane.strip() for lane in args.lanes.split(",") if lane.strip()]
+        unknown = sorted(set(lanes) - set(LANES))
+        if unknown or not lanes:
+            _fail(f"--lanes takes {', '.join(LANES)}; not {', '.join(unknown) or 'nothing'}")
+            return EXIT_USAGE
+        return runner.worker(
+            settings, concurrency=args.concurrency, loglevel=args.loglevel, lanes=lanes
+        )
     return EXIT_USAGE
 
 

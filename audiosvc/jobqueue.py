@@ -1,6 +1,17 @@
 """The job queue as the API and the runner see it: put a job on it, revoke a job's tasks,
 count the workers that answer.
 
+Three lanes (Celery queues), so that no request waits behind a meeting:
+
+* ``interactive``: the chunks of synchronous requests and of short clips;
+* ``batch``: the chunks of long jobs;
+* ``io``: fetching URLs, decoding and cutting uploads, webhooks: waiting on the network, never
+  on the engine.
+
+A speech worker consumes ``interactive`` before ``batch`` (strict priority), so an interactive
+request waits at most for the chunk in progress; an io worker runs threads, so a slow URL or
+webhook receiver holds one thread, never the engine.
+
 ``audiosvc`` never imports ``workers``: it reaches the Celery workers through the broker, by
 task name. The names below are the contract; ``workers/tasks.py`` registers its tasks under
 them, and :func:`configure` is the one Celery configuration both sides share.
@@ -19,6 +30,10 @@ PREPARE = "audiosvc.prepare"
 CHUNK = "audiosvc.chunk"
 STITCH = "audiosvc.stitch"
 NOTIFY = "audiosvc.notify"
+
+INTERACTIVE, BATCH, IO = "interactive", "batch", "io"
+LANES = (INTERACTIVE, BATCH, IO)  # in priority order for a worker that takes several
+SPEECH_LANES = (INTERACTIVE, BATCH)
 
 
 class JobQueue(Protocol):
@@ -43,6 +58,8 @@ def configure(app: Celery, settings: Settings, redis_url: str | None = None) -> 
         # a sweep runs; kombu's default sweep is every 10 x 10 s.
         "unacked_restore_interval": settings.unacked_restore_interval,
         "unacked_restore_throttle": 1,
+        # A worker takes its queues in the order given: interactive before batch.
+        "queue_order_strategy": "priority",
     }
     app.conf.update(
         broker_url=url,
@@ -53,6 +70,7 @@ def configure(app: Celery, settings: Settings, redis_url: str | None = None) -> 
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
+        task_default_queue=BATCH,
     )
 
 
@@ -65,7 +83,7 @@ class CeleryQueue:
 
     def enqueue(self, job_id: str) -> str:
         try:
-            return str(self.app.send_task(PREPARE, args=[job_id], retry=True).id)
+            return str(self.app.send_task(PREPARE, args=[job_id], queue=IO, retry=True).id)
         except Exception as exc:  # the broker is unreachable
             raise ServiceUnavailableError(
                 f"the job queue is unavailable ({type(exc).__name__}); try again"

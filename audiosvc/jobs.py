@@ -41,6 +41,7 @@ class JobOptions(BaseModel):
     temperature: float = 0.0
     timestamp_granularities: list[Granularity] = Field(default_factory=_segment_only)
     words: bool = True  # align word times (never changes the text; costs engine time)
+    interactive: bool = False  # a synchronous request: its chunks take the interactive lane
     chunk_seconds: float | None = None
     webhook_url: str | None = None
     # A spoken reply: "text" speaks reply_text, "transcript" reads the result back (the

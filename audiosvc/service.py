@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from audiosvc import jobqueue
 from audiosvc.chat import reply_to
 from audiosvc.chunking import ChunkParams, ChunkPlan, plan_chunks
-from audiosvc.errors import AudiosvcError
-from audiosvc.fetch import download
+from audiosvc.errors import AudiosvcError, NotFoundError
+from audiosvc.fetch import DownloadStopped, download
 from audiosvc.jobs import Job, JobStore
 from audiosvc.media import decode
 from audiosvc.pipeline import make_clip, transcribe_chunk
@@ -45,6 +46,13 @@ def reset_process_state() -> None:
     _providers.clear()
 
 
+def lane_of(job: Job, settings: Settings) -> str:
+    """The lane of a job's chunks: interactive for a synchronous request or a short clip,
+    batch for the rest."""
+    short = job.duration is not None and job.duration <= settings.quick_max_seconds
+    return jobqueue.INTERACTIVE if job.options.interactive or short else jobqueue.BATCH
+
+
 def options_of(job: Job) -> TranscribeOptions:
     o = job.options
     return TranscribeOptions(
@@ -69,13 +77,19 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
     path = Path(job.upload_path) if job.upload_path else None
     if path is None and job.url:
         path = storage.upload_path(job_id, None)
-        with storage.writer(path, settings.max_upload_bytes) as w:
-            filename = download(
-                job.url,
-                w,
-                allow_private=settings.allow_private_urls,
-                timeout=settings.url_fetch_timeout,
-            )
+        try:
+            with storage.writer(path, settings.max_upload_bytes) as w:
+                filename = download(
+                    job.url,
+                    w,
+                    allow_private=settings.allow_private_urls,
+                    timeout=settings.url_fetch_timeout,
+                    max_seconds=settings.url_fetch_max_seconds,
+                    should_stop=lambda: _unwanted(job_id, store),  # cancelled meanwhile
+                )
+        except DownloadStopped:
+            storage.delete(job_id)  # cancelled: nothing of the job stays
+            return None
         store.update(job_id, upload_path=str(path), filename=filename or job.filename)
     if path is None:
         raise AudiosvcError("the job has neither an upload nor a url")
@@ -97,6 +111,13 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
         ),
     )
     return len(plans)
+
+
+def _unwanted(job_id: str, store: JobStore) -> bool:
+    try:
+        return store.get(job_id).terminal
+    except NotFoundError:  # deleted
+        return True
 
 
 def run_chunk(

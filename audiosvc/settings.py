@@ -41,13 +41,15 @@ class Settings(BaseSettings):
     api_keys: str | None = None  # comma-separated; when set, a Bearer key is required
     max_upload_bytes: int = 1024**3  # 1 GB
     allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses
-    url_fetch_timeout: float = 60.0
+    url_fetch_timeout: float = 60.0  # the longest silence of a URL's server
+    url_fetch_max_seconds: float = 1800.0  # the longest a URL's whole download may take
     result_ttl_seconds: float = 7 * 24 * 3600
     cleanup_interval_seconds: float = 600.0
     visibility_timeout: float = 3600.0  # above the worst chunk time
     # How often workers look for tasks a dead worker left unacknowledged (kombu's sweep).
     unacked_restore_interval: int = 30
     worker_concurrency: int = 1
+    io_threads: int = 8  # threads of an io-lane worker (downloads, decoding, webhooks)
     webhook_secret: str | None = None
     webhook_timeout: float = 10.0
     webhook_max_retries: int = 6

@@ -45,7 +45,7 @@ def _failed(job_id: str, exc: BaseException) -> None:
     else:
         log.exception("job %s failed unexpectedly", job_id, exc_info=exc)
     if service.fail(job_id, _store(), error) is not None:
-        notify.delay(job_id)
+        notify.apply_async(args=[job_id], queue=jobqueue.IO)
 
 
 @app.task(name=jobqueue.PREPARE, bind=True)
@@ -57,7 +57,9 @@ def prepare(self: Task, job_id: str) -> int:
         return 0
     if n is None:
         return 0
-    result = chord([transcribe_chunk.s(job_id, i) for i in range(n)])(stitch.s(job_id))
+    lane = service.lane_of(_store().get(job_id), _settings())
+    chunks = [transcribe_chunk.s(job_id, i).set(queue=lane) for i in range(n)]
+    result = chord(chunks)(stitch.s(job_id).set(queue=lane))
     _store().add_task_ids(job_id, [r.id for r in result.parent.results] + [result.id])
     return n
 
@@ -87,7 +89,7 @@ def stitch(self: Task, _results: Any, job_id: str) -> bool:
         _failed(job_id, exc)
         return False
     if done is not None:
-        notify.delay(job_id)
+        notify.apply_async(args=[job_id], queue=jobqueue.IO)
     return done is not None
 
 

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 
 from audiosvc.api.app import create_app
+from audiosvc.jobqueue import LANES
 from audiosvc.redis_server import die_with_parent, free_port
 from audiosvc.runner import wait_for_worker, worker_command, worker_env
 from audiosvc.settings import Settings
@@ -23,9 +24,12 @@ from audiosvc.settings import Settings
 class Worker:
     """A real ``celery worker`` process (prefork, -c 1) in its own process group."""
 
-    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
+    def __init__(
+        self, settings: Settings, log: Path, lanes: Sequence[str] = LANES, **env: str
+    ) -> None:
         self.settings = settings
         self.log = log
+        self.lanes = lanes
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -36,7 +40,7 @@ class Worker:
         env.update(self.env)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                worker_command(1, "INFO", self.settings),
+                worker_command(1, "INFO", self.settings, self.lanes),
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

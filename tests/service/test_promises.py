@@ -33,7 +33,7 @@ from audiosvc.storage import Storage
 from audiosvc.webhooks import verify
 from tests.groq_server import DEFAULT_API_KEY, EnergyResponder, Fault, GroqServer, HeardWord
 from tests.groq_server import ReceivedRequest as ProviderRequest
-from tests.localhttp import serving
+from tests.localhttp import serving, trickling
 from tests.service.conftest import SAMPLES, Gate, serving_bytes
 from tests.service.harness import Api, Worker, events, wait_until_done
 from workers.celery_app import make_app
@@ -479,6 +479,21 @@ def test_a_job_cancelled_while_queued_never_runs(
     assert final["progress"]["chunks_total"] == 0
     assert not (service_settings.jobs_dir / job_id).exists()
     assert client.delete(f"/v1/jobs/{job_id}").json()["deleted"] is True
+
+
+def test_cancelling_a_job_stops_its_download(
+    client: httpx.Client, service_settings: Settings
+) -> None:
+    """An origin that trickles a byte at a time never times out a read: cancelling the job
+    must end its download, free the worker (the session's only process), and keep nothing."""
+    with trickling() as (url, arrived):
+        stalled = client.post("/v1/jobs", data={"url": url, "language": "en"}).json()["id"]
+        assert arrived.wait(60)
+        assert client.delete(f"/v1/jobs/{stalled}").json()["status"] == "cancelled"
+        after = _job(client, language="en")  # runs only once the download let go
+        assert wait_until_done(client, after)["status"] == "succeeded"
+    assert client.get(f"/v1/jobs/{stalled}").json()["status"] == "cancelled"
+    assert not Storage(service_settings.jobs_dir).job_dir(stalled).exists()
 
 
 # --- a synchronous request's wait has a deadline ----------------------------------------------

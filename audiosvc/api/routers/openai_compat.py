@@ -94,7 +94,10 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
     got = await receive(
         request, svc, who, allowed=allowed, task=task, required=("model",), check=check
     )
-    job = got.job
+    # Its chunks take the interactive lane: never behind a long job's.
+    job = got.job.model_copy(
+        update={"options": got.job.options.model_copy(update={"interactive": True})}
+    )
     if _quick(got, svc):
         # A short clip for a remote provider: no queue, straight to the provider (the API
         # only decodes, encodes FLAC and runs the speech gate; the provider does the rest).
