@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
 
+from pydantic import ValidationError
+
 from audiosvc import __version__
 from audiosvc.errors import AudiosvcError
 from audiosvc.formats import (
@@ -224,6 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AudiosvcError as exc:
         _fail(str(exc))
         return EXIT_FAILED
+    except ValidationError as exc:  # the environment's AUDIOSVC_* settings
+        first = exc.errors()[0]
+        where = f"AUDIOSVC_{str(first['loc'][0]).upper()}: " if first["loc"] else ""
+        _fail(f"bad configuration: {where}{first['msg'].removeprefix('Value error, ')}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ProviderName = Literal["local", "groq", "openai"]
@@ -117,6 +117,19 @@ class Settings(BaseSettings):
     subtitle_max_cue_seconds: float = 7.0
     subtitle_min_cue_seconds: float = 0.5
     subtitle_pause_seconds: float = 0.6
+
+    @model_validator(mode="after")
+    def _chunking_is_possible(self) -> Settings:
+        """A bad chunking setting fails when the settings load (the start of a service or a
+        CLI run), not in a user's request."""
+        from audiosvc.chunking import ChunkParams
+        from audiosvc.errors import InvalidRequestError
+
+        try:
+            ChunkParams.from_settings(self).validate()
+        except InvalidRequestError as exc:
+            raise ValueError(f"AUDIOSVC_{(exc.param or '').upper()}: {exc.message}") from None
+        return self
 
     def resolved_provider(self) -> ProviderName:
         if self.provider is not None:
