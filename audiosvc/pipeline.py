@@ -23,7 +23,7 @@ from audiosvc.providers.base import AudioClip, SpeechProvider, TranscribeOptions
 from audiosvc.quality import Thresholds, drop_unreliable, speech_regions
 from audiosvc.settings import Settings
 from audiosvc.stitching import ChunkTranscript, stitch
-from audiosvc.transcript import Transcript
+from audiosvc.transcript import Transcript, output_language
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def transcribe_chunk(
     if regions == []:
         return Transcript(
             task=options.task,
-            language=_language(options) or "",
+            language=output_language(options.task, options.language) or "",
             duration=clip.duration,
             text="",
             segments=[],
@@ -119,13 +119,8 @@ def transcribe_audio(
     else:
         with ThreadPoolExecutor(max_workers=min(workers, len(plans))) as pool:
             results = list(pool.map(run, plans))
-    return stitch(results, duration=total, task=options.task, language=_language(options))
-
-
-def _language(options: TranscribeOptions) -> str | None:
-    if options.task == "translate":
-        return "en"
-    return options.language
+    language = output_language(options.task, options.language)
+    return stitch(results, duration=total, task=options.task, language=language)
 
 
 def transcribe_file(

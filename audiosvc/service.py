@@ -28,7 +28,7 @@ from audiosvc.quality import Thresholds
 from audiosvc.settings import Settings
 from audiosvc.stitching import ChunkTranscript, stitch
 from audiosvc.storage import Storage
-from audiosvc.transcript import Transcript
+from audiosvc.transcript import Transcript, output_language
 
 _providers: dict[str, SpeechProvider] = {}
 
@@ -187,7 +187,7 @@ def finish(
     missing = [p.index for p in plans if p.index not in results]
     if missing:
         raise AudiosvcError(f"chunks {missing} have no result; the job cannot be stitched")
-    language = "en" if job.options.task == "translate" else job.options.language
+    language = output_language(job.options.task, job.options.language)
     transcript = stitch(
         [ChunkTranscript(p, results[p.index]) for p in plans],
         duration=job.duration or 0.0,

@@ -15,7 +15,7 @@ import numpy as np
 from audiosvc.models import model_path, resolve_model
 from audiosvc.providers.base import SAMPLE_RATE, AudioClip, SpeechOptions, TranscribeOptions
 from audiosvc.settings import Settings
-from audiosvc.transcript import Segment, Task, Transcript, Word, join_words
+from audiosvc.transcript import Segment, Task, Transcript, Word, join_words, output_language
 
 if TYPE_CHECKING:
     from audiosvc.providers.whisper_words import AligningWhisperModel
@@ -86,7 +86,7 @@ class LocalProvider:
             vad_filter=False,
         )
         segments = [_segment(s, options.word_timestamps) for s in decoded]
-        language = "en" if task == "translate" else info.language
+        language = output_language(task, info.language) or info.language
         text = join_words([s.text.strip() for s in segments], language)
         return Transcript(
             task=task,

@@ -44,7 +44,7 @@ from audiosvc.languages import language_code
 from audiosvc.providers.base import AudioClip, SpeechOptions, TranscribeOptions
 from audiosvc.ratelimit import RateLimiter
 from audiosvc.settings import DEFAULT_BASE_URLS, Settings, get_settings
-from audiosvc.transcript import Segment, Task, Transcript, Word
+from audiosvc.transcript import Segment, Task, Transcript, Word, output_language
 
 T = TypeVar("T")
 
@@ -506,8 +506,9 @@ def _duration(raw: Any, clip: AudioClip) -> float:
 
 
 def _language(raw: Any, task: Task, requested: str | None) -> str:
-    if task == "translate":
-        return "en"
+    english = output_language(task, None)  # a translation, whatever the provider names
+    if english is not None:
+        return english
     if isinstance(raw, str) and raw.strip():
         code = language_code(raw)
         if code is not None:
