@@ -100,7 +100,7 @@ class LocalProvider:
         from audiosvc.encode import iter_encode_audio
         from audiosvc.tts import PiperTTS
 
-        tts = PiperTTS()
+        tts = PiperTTS(voice=options.voice)  # its rate is this voice's, not the default's
         pcm = tts.synthesize(text, voice=options.voice, speed=options.speed)
         yield from iter_encode_audio(
             pcm, tts.sample_rate, options.response_format, out_rate=options.sample_rate

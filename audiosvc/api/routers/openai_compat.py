@@ -180,34 +180,20 @@ _SPEECH_TYPES = {"flac": "audio/flac", "mp3": "audio/mpeg", "mulaw": "audio/basi
 
 @router.post("/audio/speech")
 async def speech(body: SpeechRequest, svc: ServicesDep, who: CallerDep) -> StreamingResponse:
-    """Piper speaks the text sentence by sentence; audio streams as each sentence is ready.
-    With a remote provider configured, its speech endpoint speaks instead (Groq's playai-tts
-    and Orpheus models, or OpenAI's)."""
-    from audiosvc.encode import iter_encode_audio
-    from audiosvc.tts import PiperTTS, resolve_voice
+    """The provider speaks: Piper locally, sentence by sentence, the audio streaming as each
+    sentence is ready; with a remote provider configured, its speech endpoint (Groq's
+    playai-tts and Orpheus models, or OpenAI's). The same path as a job's spoken reply."""
+    if svc.settings.resolved_provider() == "local":
+        from audiosvc.tts import resolve_voice
 
-    if svc.settings.resolved_provider() != "local":
-        return await _remote_speech(body, svc)
-
-    if body.model not in SPEECH_MODELS:
-        raise InvalidRequestError(
-            f"model {body.model!r} cannot speak here; use one of: {', '.join(SPEECH_MODELS)}",
-            param="model",
-        )
+        if body.model not in SPEECH_MODELS:
+            raise InvalidRequestError(
+                f"model {body.model!r} cannot speak here; use one of: {', '.join(SPEECH_MODELS)}",
+                param="model",
+            )
+        resolve_voice(body.voice)  # 400 naming the valid voices, before any audio is sent
     if not body.input.strip():
         raise InvalidRequestError("input is empty", param="input")
-    resolve_voice(body.voice)  # 400 naming the valid voices, before any audio is sent
-    tts = PiperTTS(voice=body.voice)
-    stream = iter_encode_audio(
-        tts.synthesize(body.input, voice=body.voice, speed=body.speed),
-        tts.sample_rate,
-        body.response_format,
-        out_rate=body.sample_rate,
-    )
-    return StreamingResponse(stream, media_type=_SPEECH_TYPES[body.response_format])
-
-
-async def _remote_speech(body: SpeechRequest, svc: Services) -> StreamingResponse:
     options = SpeechOptions(
         model=body.model,
         voice=body.voice,
