@@ -13,7 +13,6 @@ import itertools
 import time
 from typing import Annotated, Any, Literal
 
-import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +27,7 @@ from audiosvc.api.schemas import (
     TRANSLATION_REQUEST,
     multipart,
 )
+from audiosvc.api.watch import watch
 from audiosvc.errors import (
     AudiosvcError,
     InvalidRequestError,
@@ -36,7 +36,7 @@ from audiosvc.errors import (
     StillRunningError,
 )
 from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
-from audiosvc.jobs import Job, JobStore
+from audiosvc.jobs import Job
 from audiosvc.media import decode
 from audiosvc.models import MODEL_ALIASES, resolve_model
 from audiosvc.pipeline import transcribe_audio
@@ -56,25 +56,20 @@ _TRANSLATION_FIELDS = frozenset({"model", "prompt", "response_format", "temperat
 async def _wait(svc: Services, job_id: str) -> Job:
     """Until the job ends (Redis pub/sub; the state is re-read after subscribing), for at
     most ``sync_wait_seconds``: then a 504 that names the job, which is kept and goes on."""
-    client = aioredis.from_url(svc.settings.redis_url or "")
-    pubsub = client.pubsub()
-    await pubsub.subscribe(JobStore.channel(job_id))
     deadline = time.monotonic() + svc.settings.sync_wait_seconds
-    try:
-        while True:
-            job = await run_in_threadpool(svc.store.get, job_id)
-            if job.terminal:
-                return job
-            left = deadline - time.monotonic()
-            if left <= 0:
+    status = "queued"
+    async with contextlib.aclosing(watch(svc, job_id, tick=1.0)) as changes:
+        async for job in changes:
+            if job is not None:
+                if job.terminal:
+                    return job
+                status = job.status
+            if time.monotonic() >= deadline:
                 raise StillRunningError(
-                    f"the job is still {job.status} after {svc.settings.sync_wait_seconds:g} s;"
+                    f"the job is still {status} after {svc.settings.sync_wait_seconds:g} s;"
                     f" it goes on: follow it at /v1/jobs/{job_id}"
                 )
-            await pubsub.get_message(ignore_subscribe_messages=True, timeout=min(5.0, left))
-    finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await client.aclose()
+    raise AssertionError("watch() ends only with a finished job")
 
 
 def _job_error(job: Job) -> AudiosvcError:
