@@ -30,6 +30,7 @@ PREPARE = "audiosvc.prepare"
 CHUNK = "audiosvc.chunk"
 STITCH = "audiosvc.stitch"
 NOTIFY = "audiosvc.notify"
+SPEAK = "audiosvc.speak"
 
 INTERACTIVE, BATCH, IO = "interactive", "batch", "io"
 LANES = (INTERACTIVE, BATCH, IO)  # in priority order for a worker that takes several

@@ -58,6 +58,12 @@ class JobError(BaseModel):
     type: str = "internal_error"
     status: int = 500  # the HTTP status this error maps to (for requests that wait on jobs)
 
+    def as_exception(self) -> AudiosvcError:
+        """The error again, to answer a request with (same message, code and status)."""
+        err = AudiosvcError(self.message)
+        err.code, err.type, err.status = self.code, self.type, self.status
+        return err
+
 
 class Progress(BaseModel):
     chunks_done: int = 0
@@ -80,6 +86,9 @@ class Job(BaseModel):
     duration: float | None = None
     progress: Progress = Field(default_factory=Progress)
     error: JobError | None = None
+    # The spoken reply's failure, when its retries ran out: the job still succeeded (its
+    # transcript is done), and GET .../speech answers with this error.
+    reply_error: JobError | None = None
     chunks: list[tuple[int, int, int]] = Field(default_factory=list)  # (start, end, overlap)
 
     @property
@@ -230,9 +239,7 @@ class JobStore:
         if status in TERMINAL:
             changes.setdefault("finished_at", now)
         if error is not None:
-            changes["error"] = JobError(
-                code=error.code, message=error.message, type=error.type, status=error.status
-            )
+            changes["error"] = job_error(error)
         return self.update(job_id, allow_from=allow_from, status=status, **changes)
 
     # --- chunks
@@ -308,6 +315,10 @@ def _iso(t: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
 
 
+def job_error(error: AudiosvcError) -> JobError:
+    return JobError(code=error.code, message=error.message, type=error.type, status=error.status)
+
+
 def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
     """The job as the API shows it (no internal paths or owner tags)."""
     return {
@@ -323,5 +334,8 @@ def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
         "duration": job.duration,
         "progress": job.progress.model_dump(),
         "error": job.error.model_dump(include={"code", "message"}) if job.error else None,
+        "reply_error": (
+            job.reply_error.model_dump(include={"code", "message"}) if job.reply_error else None
+        ),
         "links": links,
     }

@@ -2,7 +2,10 @@
 
 prepare:   decode the upload (or fetch the URL), plan chunks, write each chunk's PCM.
 chunk:     transcribe one chunk, once (a stored result is never recomputed).
-stitch:    join the chunk results into the transcript; the job succeeds.
+stitch:    join the chunk results into the transcript; the job succeeds, unless it asked for
+           a spoken reply:
+speak:     say the reply (its own step, with its own retries); the job succeeds, and a reply
+           that cannot be made is noted on it without failing the transcript.
 Every step first checks that the job is still wanted (not cancelled or failed).
 """
 
@@ -19,7 +22,7 @@ from audiosvc.chat import reply_to
 from audiosvc.chunking import ChunkParams, ChunkPlan, plan_chunks
 from audiosvc.errors import AudiosvcError, NotFoundError
 from audiosvc.fetch import DownloadStopped, download
-from audiosvc.jobs import Job, JobStore
+from audiosvc.jobs import Job, JobStore, job_error
 from audiosvc.media import decode
 from audiosvc.pipeline import make_clip, transcribe_chunk
 from audiosvc.providers import make_provider
@@ -174,11 +177,9 @@ def speak_reply(job: Job, transcript: Transcript, storage: Storage, settings: Se
     tmp.replace(path)
 
 
-def finish(
-    job_id: str, store: JobStore, storage: Storage, settings: Settings | None = None
-) -> Job | None:
-    """Stitch and store the transcript; the job succeeds (unless cancelled meanwhile)."""
-    settings = settings or Settings()
+def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
+    """Stitch and store the transcript. The job succeeds, unless it was cancelled meanwhile
+    (None) or asks for a spoken reply (it stays processing: :func:`speak` ends it)."""
     job = store.get(job_id)
     if job.terminal:
         return None
@@ -198,12 +199,29 @@ def finish(
     tmp = path.with_suffix(".tmp")
     tmp.write_text(transcript.model_dump_json())
     tmp.replace(path)
-    if job.options.reply is not None:
-        speak_reply(job, transcript, storage, settings)
-    done = store.set_status(job_id, "succeeded", allow_from={"processing"})
     for p in plans:
         storage.chunk_path(job_id, p.index).unlink(missing_ok=True)
-    return done
+    if job.options.reply is not None:
+        return job
+    return store.set_status(job_id, "succeeded", allow_from={"processing"})
+
+
+def speak(job_id: str, store: JobStore, storage: Storage, settings: Settings) -> Job | None:
+    """Say the job's reply; the job succeeds (None if it was cancelled meanwhile). Provider
+    errors propagate: the task retries the transient ones, then calls :func:`reply_failed`."""
+    job = store.get(job_id)
+    if job.terminal:
+        return None
+    speak_reply(job, load_transcript(job_id, storage), storage, settings)
+    return store.set_status(job_id, "succeeded", allow_from={"processing"})
+
+
+def reply_failed(job_id: str, store: JobStore, error: AudiosvcError) -> Job | None:
+    """The reply cannot be made: the job succeeds all the same (its transcript is done),
+    with the reply's error noted."""
+    return store.set_status(
+        job_id, "succeeded", allow_from={"processing"}, reply_error=job_error(error)
+    )
 
 
 def load_transcript(job_id: str, storage: Storage) -> Transcript:

@@ -18,6 +18,7 @@ from workers.celery_app import app
 
 log = logging.getLogger("audiosvc.workers")
 CHUNK_MAX_RETRIES = 12
+SPEAK_MAX_RETRIES = 4
 
 
 @cache
@@ -84,10 +85,36 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
 @app.task(name=jobqueue.STITCH, bind=True)
 def stitch(self: Task, _results: Any, job_id: str) -> bool:
     try:
-        done = service.finish(job_id, _store(), _storage(), _settings())
+        done = service.finish(job_id, _store(), _storage())
     except Exception as exc:
         _failed(job_id, exc)
         return False
+    if done is None:
+        return False
+    if done.status == "succeeded":
+        notify.apply_async(args=[job_id], queue=jobqueue.IO)
+    else:  # a spoken reply to make: its own task, with its own retries
+        speak.apply_async(args=[job_id], queue=jobqueue.INTERACTIVE)
+    return True
+
+
+@app.task(name=jobqueue.SPEAK, bind=True, max_retries=SPEAK_MAX_RETRIES)
+def speak(self: Task, job_id: str) -> bool:
+    try:
+        done = service.speak(job_id, _store(), _storage(), _settings())
+    except ProviderError as exc:
+        if exc.retryable and self.request.retries < SPEAK_MAX_RETRIES:
+            countdown = exc.retry_after or webhooks.backoff(self.request.retries, base=1.0)
+            log.info("job %s reply: %s; retrying in %.1f s", job_id, exc, countdown)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        done = service.reply_failed(job_id, _store(), exc)
+    except AudiosvcError as exc:
+        done = service.reply_failed(job_id, _store(), exc)
+    except Exception as exc:
+        log.exception("job %s reply failed unexpectedly", job_id, exc_info=exc)
+        done = service.reply_failed(
+            job_id, _store(), AudiosvcError(f"internal error while speaking ({type(exc).__name__})")
+        )
     if done is not None:
         notify.apply_async(args=[job_id], queue=jobqueue.IO)
     return done is not None

@@ -120,6 +120,8 @@ async def get_speech(job_id: str, svc: ServicesDep, who: CallerDep) -> Response:
             f"job {job_id} is {job.status}; the reply exists once it has succeeded",
             code="job_not_ready",
         )
+    if job.reply_error is not None:  # the transcript is there; the reply could not be made
+        raise job.reply_error.as_exception()
     fmt = job.options.reply_format
     path = svc.storage.reply_path(job_id, fmt)
     stem = Path(job.filename or job_id).stem or job_id

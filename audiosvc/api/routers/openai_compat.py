@@ -73,10 +73,9 @@ async def _wait(svc: Services, job_id: str) -> Job:
 
 
 def _job_error(job: Job) -> AudiosvcError:
-    err = AudiosvcError(job.error.message if job.error else f"the job was {job.status}")
     if job.error is not None:
-        err.code, err.type, err.status = job.error.code, job.error.type, job.error.status
-    return err
+        return job.error.as_exception()
+    return AudiosvcError(f"the job was {job.status}")
 
 
 async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> Response:
