@@ -1,4 +1,6 @@
-"""The whole job for one file: decode, plan chunks, transcribe each, filter, stitch.
+"""The pipeline: plan chunks, transcribe each (:func:`run_chunk`), assemble them
+(:func:`assemble`). The CLI and the synchronous endpoints run it in one process
+(:func:`transcribe_audio`); the workers run the same two functions, a chunk per task.
 
 Chunks are independent (each carries the user's prompt), so remote providers get them in
 parallel up to ``max_parallel_requests``; the local engine runs them one after another, since
@@ -17,7 +19,7 @@ import numpy as np
 
 from audiosvc.chunking import SAMPLE_RATE, ChunkParams, ChunkPlan, plan_chunks
 from audiosvc.encode import encode_audio
-from audiosvc.errors import TooLargeError
+from audiosvc.errors import AudiosvcError, TooLargeError
 from audiosvc.media import DecodedAudio, decode
 from audiosvc.providers.base import AudioClip, SpeechProvider, TranscribeOptions
 from audiosvc.quality import Thresholds, drop_unreliable, speech_regions
@@ -78,6 +80,48 @@ def transcribe_chunk(
     return drop_unreliable(result, thresholds, regions)
 
 
+def run_chunk(
+    samples: np.ndarray,
+    plan: ChunkPlan,
+    options: TranscribeOptions,
+    provider: SpeechProvider,
+    settings: Settings,
+) -> Transcript:
+    """Transcribe one planned chunk, ``samples`` being its audio (the file's
+    ``pcm[plan.start:plan.end]``); times in the result are from the chunk's start."""
+    clip = make_clip(
+        samples,
+        ChunkPlan(plan.index, 0, len(samples)),
+        flac=provider.needs_flac(),
+        max_bytes=settings.max_chunk_bytes,
+    )
+    return transcribe_chunk(
+        provider,
+        clip,
+        options,
+        Thresholds.from_settings(settings),
+        speech_gate=settings.speech_gate,
+    )
+
+
+def assemble(
+    plans: list[ChunkPlan],
+    results: dict[int, Transcript],
+    duration: float,
+    options: TranscribeOptions,
+) -> Transcript:
+    """One transcript of the file from every chunk's result."""
+    missing = [p.index for p in plans if p.index not in results]
+    if missing:
+        raise AudiosvcError(f"chunks {missing} have no result; the transcript cannot be made")
+    return stitch(
+        [ChunkTranscript(p, results[p.index]) for p in plans],
+        duration=duration,
+        task=options.task,
+        language=output_language(options.task, options.language),
+    )
+
+
 def transcribe_audio(
     audio: DecodedAudio,
     options: TranscribeOptions,
@@ -89,7 +133,6 @@ def transcribe_audio(
 ) -> Transcript:
     params = ChunkParams.from_settings(settings, chunk_seconds)
     plans = plan_chunks(audio.pcm, params)
-    thresholds = Thresholds.from_settings(settings)
     total = audio.duration
     done: list[ChunkPlan] = []
     lock = threading.Lock()
@@ -102,12 +145,8 @@ def transcribe_audio(
         if on_progress is not None:
             on_progress(progress)
 
-    def run(plan: ChunkPlan) -> ChunkTranscript:
-        clip = make_clip(audio.pcm, plan, flac=provider.needs_flac(), max_bytes=params.max_bytes)
-        transcript = transcribe_chunk(
-            provider, clip, options, thresholds, speech_gate=settings.speech_gate
-        )
-        result = ChunkTranscript(plan, transcript)
+    def run(plan: ChunkPlan) -> Transcript:
+        result = run_chunk(audio.pcm[plan.start : plan.end], plan, options, provider, settings)
         report(plan)
         return result
 
@@ -119,8 +158,9 @@ def transcribe_audio(
     else:
         with ThreadPoolExecutor(max_workers=min(workers, len(plans))) as pool:
             results = list(pool.map(run, plans))
-    language = output_language(options.task, options.language)
-    return stitch(results, duration=total, task=options.task, language=language)
+    return assemble(
+        plans, {p.index: r for p, r in zip(plans, results, strict=True)}, total, options
+    )
 
 
 def transcribe_file(

@@ -17,21 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from audiosvc import jobqueue
+from audiosvc import jobqueue, pipeline
 from audiosvc.chat import reply_to
-from audiosvc.chunking import ChunkParams, ChunkPlan, plan_chunks
+from audiosvc.chunking import ChunkParams, plan_chunks
 from audiosvc.errors import AudiosvcError, NotFoundError
 from audiosvc.fetch import DownloadStopped, download
 from audiosvc.jobs import Job, JobStore, job_error
 from audiosvc.media import decode
-from audiosvc.pipeline import make_clip, transcribe_chunk
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechOptions, SpeechProvider, TranscribeOptions
-from audiosvc.quality import Thresholds
 from audiosvc.settings import Settings
-from audiosvc.stitching import ChunkTranscript, stitch
 from audiosvc.storage import Storage
-from audiosvc.transcript import Transcript, output_language
+from audiosvc.transcript import Transcript
 
 _providers: dict[str, SpeechProvider] = {}
 
@@ -135,20 +132,7 @@ def run_chunk(
         return False  # redelivered: no second provider call, no duplicate text
     plan = job.plans()[index]
     pcm = np.fromfile(storage.chunk_path(job_id, index), dtype=np.int16)
-    provider = provider_for(settings)
-    clip = make_clip(
-        pcm,
-        ChunkPlan(plan.index, 0, len(pcm)),
-        flac=provider.needs_flac(),
-        max_bytes=settings.max_chunk_bytes,
-    )
-    result = transcribe_chunk(
-        provider,
-        clip,
-        options_of(job),
-        Thresholds.from_settings(settings),
-        speech_gate=settings.speech_gate,
-    )
+    result = pipeline.run_chunk(pcm, plan, options_of(job), provider_for(settings), settings)
     return store.save_chunk(job_id, index, result, plan.new_seconds)
 
 
@@ -183,17 +167,9 @@ def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
     job = store.get(job_id)
     if job.terminal:
         return None
-    results = store.chunk_results(job_id)
     plans = job.plans()
-    missing = [p.index for p in plans if p.index not in results]
-    if missing:
-        raise AudiosvcError(f"chunks {missing} have no result; the job cannot be stitched")
-    language = output_language(job.options.task, job.options.language)
-    transcript = stitch(
-        [ChunkTranscript(p, results[p.index]) for p in plans],
-        duration=job.duration or 0.0,
-        task=job.options.task,
-        language=language,
+    transcript = pipeline.assemble(
+        plans, store.chunk_results(job_id), job.duration or 0.0, options_of(job)
     )
     path = storage.transcript_path(job_id)
     tmp = path.with_suffix(".tmp")
