@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ProviderName = Literal["local", "groq", "openai"]
@@ -20,6 +20,12 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "groq": "https://api.groq.com/openai/v1",
     "openai": "https://api.openai.com/v1",
 }
+
+
+def reveal(secret: SecretStr | str | None) -> str | None:
+    """A key's value, where it is used. Keys are ``SecretStr`` so that no repr, log line or
+    error message of the settings shows them."""
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
 def _default_data_dir() -> Path:
@@ -38,7 +44,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # base URL put in links of webhooks, e.g. https://audio.example.com
-    api_keys: str | None = None  # comma-separated; when set, a Bearer key is required
+    api_keys: SecretStr | None = None  # comma-separated; when set, a Bearer key is required
     max_upload_bytes: int = 1024**3  # 1 GB
     allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses
     url_fetch_timeout: float = 60.0  # the longest silence of a URL's server
@@ -50,16 +56,16 @@ class Settings(BaseSettings):
     unacked_restore_interval: int = 30
     worker_concurrency: int = 1
     io_threads: int = 8  # threads of an io-lane worker (downloads, decoding, webhooks)
-    webhook_secret: str | None = None
+    webhook_secret: SecretStr | None = None
     webhook_timeout: float = 10.0
     webhook_max_retries: int = 6
 
     # --- provider
     provider: ProviderName | None = None  # None: groq when GROQ_API_KEY is set, else local
-    api_key: str | None = Field(
+    api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("AUDIOSVC_API_KEY", "GROQ_API_KEY")
     )
-    openai_api_key: str | None = Field(
+    openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("AUDIOSVC_OPENAI_API_KEY", "OPENAI_API_KEY")
     )
     base_url: str | None = None
@@ -104,7 +110,7 @@ class Settings(BaseSettings):
     # --- spoken replies (jobs with reply=chat)
     chat_base_url: str | None = None  # e.g. https://api.groq.com/openai/v1
     chat_model: str | None = None
-    chat_api_key: str | None = None  # default: the provider key
+    chat_api_key: SecretStr | None = None  # default: the provider key
     chat_system_prompt: str = (
         "You are a helpful voice assistant. Answer the user's words briefly, in plain "
         "sentences that read well aloud."
@@ -134,7 +140,7 @@ class Settings(BaseSettings):
     def resolved_provider(self) -> ProviderName:
         if self.provider is not None:
             return self.provider
-        return "groq" if self.api_key else "local"
+        return "groq" if reveal(self.api_key) else "local"
 
     def resolved_chunk_seconds(self) -> float:
         if self.chunk_seconds is not None:
@@ -152,7 +158,7 @@ class Settings(BaseSettings):
         return self.data_dir / "jobs"
 
     def api_key_list(self) -> list[str]:
-        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+        return [k.strip() for k in (reveal(self.api_keys) or "").split(",") if k.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from celery import Task, chord
 from audiosvc import jobqueue, service, webhooks
 from audiosvc.errors import AudiosvcError, ProviderError
 from audiosvc.jobs import JobStore
-from audiosvc.settings import Settings
+from audiosvc.settings import Settings, reveal
 from audiosvc.storage import Storage
 from workers.celery_app import app
 
@@ -133,7 +133,7 @@ def notify(self: Task, job_id: str) -> str:
         return "none"
     body = service.webhook_payload(job, settings.public_url)
     result = webhooks.deliver(
-        url, body, secret=settings.webhook_secret, timeout=settings.webhook_timeout
+        url, body, secret=reveal(settings.webhook_secret), timeout=settings.webhook_timeout
     )
     if result.outcome == "retry" and self.request.retries < settings.webhook_max_retries:
         countdown = result.retry_after or webhooks.backoff(self.request.retries)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 
 from audiosvc.api.app import create_app
 from audiosvc.jobqueue import LANES
@@ -73,6 +74,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     env = {}
     for name in names:
         value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value is not None:
             env[f"AUDIOSVC_{name.upper()}"] = (
                 str(value).lower() if isinstance(value, bool) else str(value)
