@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from audiosvc.chunking import ChunkPlan
 from audiosvc.errors import AudiosvcError, NotFoundError
+from audiosvc.languages import LANGUAGES, language_code
 from audiosvc.transcript import Task, Transcript
 
 Status = Literal["queued", "processing", "succeeded", "failed", "cancelled"]
@@ -34,11 +35,14 @@ def _segment_only() -> list[Granularity]:
 
 
 class JobOptions(BaseModel):
+    """A job's options, validated once, here: the API builds them from the request's fields
+    (a failure is a 400 naming the field) and the workers read them back."""
+
     task: Task = "transcribe"
     model: str | None = None
-    language: str | None = None
+    language: str | None = None  # ISO-639-1 (names and the reference's 'jv' are accepted)
     prompt: str | None = None
-    temperature: float = 0.0
+    temperature: float = Field(default=0.0, ge=0.0, le=1.0)
     timestamp_granularities: list[Granularity] = Field(default_factory=_segment_only)
     words: bool = True  # align word times (never changes the text; costs engine time)
     interactive: bool = False  # a synchronous request: its chunks take the interactive lane
@@ -50,6 +54,21 @@ class JobOptions(BaseModel):
     reply_text: str | None = None
     voice: str | None = None
     reply_format: Literal["flac", "mp3", "mulaw", "ogg", "wav"] = "mp3"
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = language_code(value)
+        if code is None or code not in LANGUAGES:
+            raise ValueError(f"language must be an ISO-639-1 code such as 'en', not {value!r}")
+        return code
+
+    @field_validator("timestamp_granularities")
+    @classmethod
+    def _granularities(cls, value: list[Granularity]) -> list[Granularity]:
+        return sorted(set(value)) or ["segment"]
 
 
 class JobError(BaseModel):
