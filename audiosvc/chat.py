@@ -11,7 +11,7 @@ from audiosvc.errors import (
     ProviderResponseError,
     ProviderUnavailable,
 )
-from audiosvc.settings import Settings
+from audiosvc.settings import Settings, reveal
 
 
 def chat_configured(settings: Settings) -> bool:
@@ -25,7 +25,7 @@ def reply_to(transcript: str, settings: Settings, *, timeout: float = 60.0) -> s
             "no chat endpoint is configured (AUDIOSVC_CHAT_BASE_URL, AUDIOSVC_CHAT_MODEL)"
         )
     base = (settings.chat_base_url or "").rstrip("/")
-    key = settings.chat_api_key or settings.api_key
+    key = reveal(settings.chat_api_key) or reveal(settings.api_key)
     body = {
         "model": settings.chat_model,
         "messages": [

@@ -102,6 +102,12 @@ class ChunkPlan:
     def duration(self) -> float:
         return (self.end - self.start) / SAMPLE_RATE
 
+    @property
+    def new_seconds(self) -> float:
+        """The audio this chunk adds to what the chunks before it cover (its overlap is
+        theirs): over a file's plans these add up to exactly the file's duration."""
+        return (self.end - self.start - self.overlap) / SAMPLE_RATE
+
 
 def _segment(pcm: np.ndarray) -> AudioSegment:
     return AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)

@@ -13,14 +13,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
 
+from pydantic import ValidationError
+
 from audiosvc import __version__
 from audiosvc.errors import AudiosvcError
-from audiosvc.formats import EXTENSIONS, FORMATS, OutputFormat, parse_format, render
+from audiosvc.formats import (
+    EXTENSIONS,
+    FORMATS,
+    OutputFormat,
+    needs_words,
+    parse_format,
+    render,
+)
+from audiosvc.jobqueue import LANES
 from audiosvc.pipeline import Progress, transcribe_file
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechProvider, TranscribeOptions
 from audiosvc.settings import ProviderName, Settings
 from audiosvc.subtitles import SubtitleLimits
+
+# verbose_json from the CLI lists both segments and words.
+VERBOSE_GRANULARITIES = ("segment", "word")
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -72,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run a Celery worker alone (needs AUDIOSVC_REDIS_URL)")
     w.add_argument("--concurrency", "-c", type=int, default=1)
     w.add_argument("--loglevel", default="INFO")
+    w.add_argument(
+        "--lanes",
+        default="interactive,batch,io",
+        help="queues to take, in priority order: interactive, batch, io (default all three)",
+    )
     return parser
 
 
@@ -144,7 +162,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         language=args.language,
         prompt=args.prompt,
         temperature=args.temperature,
-        word_timestamps=settings.word_timestamps,
+        word_timestamps=needs_words(fmt, VERBOSE_GRANULARITIES),
     )
     limits = SubtitleLimits.from_settings(settings)
     failed = 0
@@ -154,7 +172,7 @@ def _transcribe(args: argparse.Namespace) -> int:
             transcript = transcribe_file(
                 src, options, provider, settings, chunk_seconds=args.chunk_seconds, on_progress=bar
             )
-            body = render(transcript, fmt, limits=limits, granularities=("segment", "word"))
+            body = render(transcript, fmt, limits=limits, granularities=VERBOSE_GRANULARITIES)
         except AudiosvcError as exc:
             bar.close()
             msg = str(exc)
@@ -187,7 +205,14 @@ def _run_service(args: argparse.Namespace) -> int:
     if args.command == "api":
         return runner.api(settings, host=host, port=port)
     if args.command == "worker":
-        return runner.worker(settings, concurrency=args.concurrency, loglevel=args.loglevel)
+        lanes = [lane.strip() for lane in args.lanes.split(",") if lane.strip()]
+        unknown = sorted(set(lanes) - set(LANES))
+        if unknown or not lanes:
+            _fail(f"--lanes takes {', '.join(LANES)}; not {', '.join(unknown) or 'nothing'}")
+            return EXIT_USAGE
+        return runner.worker(
+            settings, concurrency=args.concurrency, loglevel=args.loglevel, lanes=lanes
+        )
     return EXIT_USAGE
 
 
@@ -201,6 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AudiosvcError as exc:
         _fail(str(exc))
         return EXIT_FAILED
+    except ValidationError as exc:  # the environment's AUDIOSVC_* settings
+        first = exc.errors()[0]
+        where = f"AUDIOSVC_{str(first['loc'][0]).upper()}: " if first["loc"] else ""
+        _fail(f"bad configuration: {where}{first['msg'].removeprefix('Value error, ')}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130

@@ -94,6 +94,15 @@ class ServiceUnavailableError(AudiosvcError):
     code = "service_unavailable"
 
 
+class StillRunningError(AudiosvcError):
+    """A synchronous request's job outlived the wait (504). The job is kept and goes on: the
+    message names it, to follow at ``/v1/jobs/{id}``."""
+
+    status = 504
+    type = "timeout"
+    code = "job_still_running"
+
+
 class AuthenticationError(AudiosvcError):
     status = 401
     type = "invalid_request_error"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable
 from email.message import Message
 from pathlib import PurePosixPath
@@ -79,16 +80,29 @@ def _filename(resp: httpx.Response) -> str | None:
     return PurePosixPath(unquote(resp.url.path)).name or None
 
 
+class DownloadStopped(Exception):
+    """``should_stop`` said so (the job was cancelled): not the URL's fault."""
+
+
 def download(
     url: str,
     writer: UploadWriter,
     *,
     allow_private: bool,
     timeout: float,
+    max_seconds: float = float("inf"),
+    should_stop: Callable[[], bool] = lambda: False,
     max_redirects: int = 5,
     resolver: Resolver = resolve,
 ) -> str | None:
-    """Stream ``url`` into ``writer`` (its size limit applies); returns a file name."""
+    """Stream ``url`` into ``writer`` (its size limit applies); returns a file name.
+
+    Every wait has a bound: ``timeout`` for each read (a server that goes silent), and
+    ``max_seconds`` for the whole download, checked as data arrives (a server that trickles a
+    byte at a time). ``should_stop`` is asked about once a second; when it says yes, the
+    download ends with :class:`DownloadStopped`."""
+    started = time.monotonic()
+    asked = started
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             for _ in range(max_redirects + 1):
@@ -101,8 +115,18 @@ def download(
                         raise InvalidRequestError(
                             f"fetching the url failed: HTTP {resp.status_code}", param="url"
                         )
-                    for block in resp.iter_bytes(1 << 16):
+                    for block in resp.iter_bytes():  # as it comes: no waiting to fill a block
                         writer.write(block)
+                        now = time.monotonic()
+                        if now - started > max_seconds:
+                            raise InvalidRequestError(
+                                f"fetching the url took longer than {max_seconds:g} s",
+                                param="url",
+                            )
+                        if now - asked >= 1.0:
+                            asked = now
+                            if should_stop():
+                                raise DownloadStopped(url)
                     return _filename(resp)
     except httpx.HTTPError as exc:
         raise InvalidRequestError(

@@ -52,6 +52,13 @@ def parse_format(value: str) -> OutputFormat:
     )
 
 
+def needs_words(fmt: OutputFormat, granularities: Collection[str] = ("segment",)) -> bool:
+    """Whether rendering ``fmt`` uses word times: subtitles are cut at words, and
+    ``verbose_json`` lists them when ``"word"`` is among the granularities. Only then does the
+    engine align words (they never change the text, but they cost time)."""
+    return fmt in ("srt", "vtt") or (fmt == "verbose_json" and "word" in granularities)
+
+
 def render(
     transcript: Transcript,
     fmt: OutputFormat,

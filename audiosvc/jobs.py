@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from audiosvc.chunking import ChunkPlan
 from audiosvc.errors import AudiosvcError, NotFoundError
+from audiosvc.languages import LANGUAGES, language_code
 from audiosvc.transcript import Task, Transcript
 
 Status = Literal["queued", "processing", "succeeded", "failed", "cancelled"]
@@ -34,12 +35,17 @@ def _segment_only() -> list[Granularity]:
 
 
 class JobOptions(BaseModel):
+    """A job's options, validated once, here: the API builds them from the request's fields
+    (a failure is a 400 naming the field) and the workers read them back."""
+
     task: Task = "transcribe"
     model: str | None = None
-    language: str | None = None
+    language: str | None = None  # ISO-639-1 (names and the reference's 'jv' are accepted)
     prompt: str | None = None
-    temperature: float = 0.0
+    temperature: float = Field(default=0.0, ge=0.0, le=1.0)
     timestamp_granularities: list[Granularity] = Field(default_factory=_segment_only)
+    words: bool = True  # align word times (never changes the text; costs engine time)
+    interactive: bool = False  # a synchronous request: its chunks take the interactive lane
     chunk_seconds: float | None = None
     webhook_url: str | None = None
     # A spoken reply: "text" speaks reply_text, "transcript" reads the result back (the
@@ -49,12 +55,33 @@ class JobOptions(BaseModel):
     voice: str | None = None
     reply_format: Literal["flac", "mp3", "mulaw", "ogg", "wav"] = "mp3"
 
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = language_code(value)
+        if code is None or code not in LANGUAGES:
+            raise ValueError(f"language must be an ISO-639-1 code such as 'en', not {value!r}")
+        return code
+
+    @field_validator("timestamp_granularities")
+    @classmethod
+    def _granularities(cls, value: list[Granularity]) -> list[Granularity]:
+        return sorted(set(value)) or ["segment"]
+
 
 class JobError(BaseModel):
     code: str
     message: str
     type: str = "internal_error"
     status: int = 500  # the HTTP status this error maps to (for requests that wait on jobs)
+
+    def as_exception(self) -> AudiosvcError:
+        """The error again, to answer a request with (same message, code and status)."""
+        err = AudiosvcError(self.message)
+        err.code, err.type, err.status = self.code, self.type, self.status
+        return err
 
 
 class Progress(BaseModel):
@@ -78,6 +105,9 @@ class Job(BaseModel):
     duration: float | None = None
     progress: Progress = Field(default_factory=Progress)
     error: JobError | None = None
+    # The spoken reply's failure, when its retries ran out: the job still succeeded (its
+    # transcript is done), and GET .../speech answers with this error.
+    reply_error: JobError | None = None
     chunks: list[tuple[int, int, int]] = Field(default_factory=list)  # (start, end, overlap)
 
     @property
@@ -228,9 +258,7 @@ class JobStore:
         if status in TERMINAL:
             changes.setdefault("finished_at", now)
         if error is not None:
-            changes["error"] = JobError(
-                code=error.code, message=error.message, type=error.type, status=error.status
-            )
+            changes["error"] = job_error(error)
         return self.update(job_id, allow_from=allow_from, status=status, **changes)
 
     # --- chunks
@@ -306,6 +334,10 @@ def _iso(t: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
 
 
+def job_error(error: AudiosvcError) -> JobError:
+    return JobError(code=error.code, message=error.message, type=error.type, status=error.status)
+
+
 def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
     """The job as the API shows it (no internal paths or owner tags)."""
     return {
@@ -321,5 +353,8 @@ def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
         "duration": job.duration,
         "progress": job.progress.model_dump(),
         "error": job.error.model_dump(include={"code", "message"}) if job.error else None,
+        "reply_error": (
+            job.reply_error.model_dump(include={"code", "message"}) if job.reply_error else None
+        ),
         "links": links,
     }

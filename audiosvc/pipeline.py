@@ -1,4 +1,6 @@
-"""The whole job for one file: decode, plan chunks, transcribe each, filter, stitch.
+"""The pipeline: plan chunks, transcribe each (:func:`run_chunk`), assemble them
+(:func:`assemble`). The CLI and the synchronous endpoints run it in one process
+(:func:`transcribe_audio`); the workers run the same two functions, a chunk per task.
 
 Chunks are independent (each carries the user's prompt), so remote providers get them in
 parallel up to ``max_parallel_requests``; the local engine runs them one after another, since
@@ -17,13 +19,13 @@ import numpy as np
 
 from audiosvc.chunking import SAMPLE_RATE, ChunkParams, ChunkPlan, plan_chunks
 from audiosvc.encode import encode_audio
-from audiosvc.errors import TooLargeError
+from audiosvc.errors import AudiosvcError, TooLargeError
 from audiosvc.media import DecodedAudio, decode
 from audiosvc.providers.base import AudioClip, SpeechProvider, TranscribeOptions
 from audiosvc.quality import Thresholds, drop_unreliable, speech_regions
 from audiosvc.settings import Settings
 from audiosvc.stitching import ChunkTranscript, stitch
-from audiosvc.transcript import Transcript
+from audiosvc.transcript import Transcript, output_language
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def transcribe_chunk(
     if regions == []:
         return Transcript(
             task=options.task,
-            language=_language(options) or "",
+            language=output_language(options.task, options.language) or "",
             duration=clip.duration,
             text="",
             segments=[],
@@ -76,6 +78,48 @@ def transcribe_chunk(
     else:
         result = provider.transcribe(clip, options)
     return drop_unreliable(result, thresholds, regions)
+
+
+def run_chunk(
+    samples: np.ndarray,
+    plan: ChunkPlan,
+    options: TranscribeOptions,
+    provider: SpeechProvider,
+    settings: Settings,
+) -> Transcript:
+    """Transcribe one planned chunk, ``samples`` being its audio (the file's
+    ``pcm[plan.start:plan.end]``); times in the result are from the chunk's start."""
+    clip = make_clip(
+        samples,
+        ChunkPlan(plan.index, 0, len(samples)),
+        flac=provider.needs_flac(),
+        max_bytes=settings.max_chunk_bytes,
+    )
+    return transcribe_chunk(
+        provider,
+        clip,
+        options,
+        Thresholds.from_settings(settings),
+        speech_gate=settings.speech_gate,
+    )
+
+
+def assemble(
+    plans: list[ChunkPlan],
+    results: dict[int, Transcript],
+    duration: float,
+    options: TranscribeOptions,
+) -> Transcript:
+    """One transcript of the file from every chunk's result."""
+    missing = [p.index for p in plans if p.index not in results]
+    if missing:
+        raise AudiosvcError(f"chunks {missing} have no result; the transcript cannot be made")
+    return stitch(
+        [ChunkTranscript(p, results[p.index]) for p in plans],
+        duration=duration,
+        task=options.task,
+        language=output_language(options.task, options.language),
+    )
 
 
 def transcribe_audio(
@@ -89,7 +133,6 @@ def transcribe_audio(
 ) -> Transcript:
     params = ChunkParams.from_settings(settings, chunk_seconds)
     plans = plan_chunks(audio.pcm, params)
-    thresholds = Thresholds.from_settings(settings)
     total = audio.duration
     done: list[ChunkPlan] = []
     lock = threading.Lock()
@@ -97,16 +140,13 @@ def transcribe_audio(
     def report(plan: ChunkPlan) -> None:
         with lock:
             done.append(plan)
-            progress = Progress(len(done), len(plans), sum(p.duration for p in done), total)
+            seconds = sum(p.new_seconds for p in done)
+            progress = Progress(len(done), len(plans), seconds, total)
         if on_progress is not None:
             on_progress(progress)
 
-    def run(plan: ChunkPlan) -> ChunkTranscript:
-        clip = make_clip(audio.pcm, plan, flac=provider.needs_flac(), max_bytes=params.max_bytes)
-        transcript = transcribe_chunk(
-            provider, clip, options, thresholds, speech_gate=settings.speech_gate
-        )
-        result = ChunkTranscript(plan, transcript)
+    def run(plan: ChunkPlan) -> Transcript:
+        result = run_chunk(audio.pcm[plan.start : plan.end], plan, options, provider, settings)
         report(plan)
         return result
 
@@ -118,13 +158,9 @@ def transcribe_audio(
     else:
         with ThreadPoolExecutor(max_workers=min(workers, len(plans))) as pool:
             results = list(pool.map(run, plans))
-    return stitch(results, duration=total, task=options.task, language=_language(options))
-
-
-def _language(options: TranscribeOptions) -> str | None:
-    if options.task == "translate":
-        return "en"
-    return options.language
+    return assemble(
+        plans, {p.index: r for p, r in zip(plans, results, strict=True)}, total, options
+    )
 
 
 def transcribe_file(

@@ -12,27 +12,38 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from audiosvc import jobqueue
 from audiosvc.errors import AudiosvcError
+from audiosvc.jobqueue import LANES, SPEECH_LANES, CeleryQueue
 from audiosvc.redis_server import EmbeddedRedis, die_with_parent
 from audiosvc.settings import Settings
 
 
 def worker_command(
-    concurrency: int, loglevel: str = "WARNING", settings: Settings | None = None
+    concurrency: int,
+    loglevel: str = "WARNING",
+    settings: Settings | None = None,
+    lanes: Sequence[str] = LANES,
 ) -> list[str]:
-    """The celery worker command line. The local engine is CPU-bound: one process per
-    ``concurrency``. A remote provider is I/O-bound: threads, ``max_parallel_requests`` of
-    them, sharing one client-side rate limiter."""
+    """The celery worker command line for ``lanes`` (taken in priority order). The local
+    engine is CPU-bound: one process per ``concurrency``. A remote provider is I/O-bound, and
+    so is the io lane alone: threads (for a provider, ``max_parallel_requests`` of them,
+    sharing one client-side rate limiter)."""
     pool, n = "prefork", concurrency
-    if settings is not None and settings.resolved_provider() != "local":
+    if list(lanes) == [jobqueue.IO]:
+        pool, n = "threads", max(concurrency, settings.io_threads if settings else 8)
+    elif settings is not None and settings.resolved_provider() != "local":
         pool, n = "threads", max(concurrency, settings.max_parallel_requests)
+    name = "-".join(lanes)
     return [
         sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        "--queues", ",".join(lanes),
         "--concurrency", str(n), "--pool", pool, "--loglevel", loglevel,
-        "--hostname", f"audiosvc-{os.getpid()}@{socket.gethostname()}",
+        "--hostname", f"audiosvc-{name}-{os.getpid()}@{socket.gethostname()}",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
 
@@ -60,17 +71,21 @@ def _lock(data_dir: Path) -> IO[bytes]:
     return handle
 
 
-def _wait_for_worker(redis_url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    from workers.celery_app import app
-
-    app.conf.update(broker_url=redis_url, result_backend=redis_url)
+def wait_for_worker(
+    settings: Settings,
+    redis_url: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    count: int = 1,
+) -> bool:
+    """Whether ``count`` workers answer within ``timeout`` seconds (False at once if ``proc``
+    dies)."""
+    queue = CeleryQueue(settings, redis_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            # A fresh connection each time: a pooled one may predate a Redis restart.
-            with app.connection_for_write() as conn:
-                if app.control.ping(timeout=0.5, connection=conn):
-                    return True
+            if queue.workers(timeout=0.5) >= count:
+                return True
         except Exception:  # Redis not reachable (yet): keep trying until the deadline
             time.sleep(0.1)
     return False
@@ -81,14 +96,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
-    """Embedded Redis (unless AUDIOSVC_REDIS_URL is set), one Celery worker, and the API.
-    Prints one ready line; Ctrl-C stops all three."""
+    """Embedded Redis (unless AUDIOSVC_REDIS_URL is set), a speech worker (the interactive
+    and batch lanes, ``workers`` processes), an io worker (threads) and the API. Prints one
+    ready line; Ctrl-C stops all of it."""
     import uvicorn
 
     settings = settings.model_copy(update={"worker_concurrency": workers})
     lock = _lock(settings.data_dir)
     redis: EmbeddedRedis | None = None
-    worker: subprocess.Popen[bytes] | None = None
+    procs: list[subprocess.Popen[bytes]] = []
     try:
         redis_url = settings.redis_url
         if not redis_url:
@@ -99,14 +115,17 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         log_path = settings.data_dir / "logs" / "worker.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:  # stdout stays for the ready line alone
-            worker = subprocess.Popen(
-                worker_command(workers, "INFO", settings),
-                env=worker_env(settings, redis_url),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
+            for lanes in (SPEECH_LANES, (jobqueue.IO,)):
+                procs.append(
+                    subprocess.Popen(
+                        worker_command(workers, "INFO", settings, lanes),
+                        env=worker_env(settings, redis_url),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                        preexec_fn=die_with_parent,
+                    )
+                )
         from audiosvc.api.app import create_app
 
         server = uvicorn.Server(
@@ -116,10 +135,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         def announce() -> None:
             while not server.started and not server.should_exit:
                 time.sleep(0.05)
-            assert worker is not None
-            ready = _wait_for_worker(redis_url, worker, 120)
+            ready = wait_for_worker(settings, redis_url, procs[0], 120, count=len(procs))
             where = "embedded redis" if redis else "redis"
-            state = f"{workers} worker{'s' if workers > 1 else ''}"
+            state = f"{workers} speech worker{'s' if workers > 1 else ''} and an io worker"
             if not ready:
                 state = "worker not ready yet"
             print(
@@ -137,13 +155,15 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             server.run()
         return 0
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)  # warm shutdown; unfinished chunks requeue
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)  # warm shutdown; unfinished chunks requeue
+        for proc in procs:
             try:
-                worker.wait(30)
+                proc.wait(30)
             except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         if redis is not None:
             redis.stop()
         lock.close()
@@ -160,10 +180,12 @@ def api(settings: Settings, *, host: str, port: int) -> int:
     return 0
 
 
-def worker(settings: Settings, *, concurrency: int, loglevel: str) -> int:
+def worker(
+    settings: Settings, *, concurrency: int, loglevel: str, lanes: Sequence[str] = LANES
+) -> int:
     redis_url = settings.redis_url
     if not redis_url:
         raise AudiosvcError("set AUDIOSVC_REDIS_URL (or run 'audiosvc serve')")
     settings = settings.model_copy(update={"worker_concurrency": concurrency})
     env = worker_env(settings, redis_url)
-    os.execve(sys.executable, worker_command(concurrency, loglevel, settings), env)
+    os.execve(sys.executable, worker_command(concurrency, loglevel, settings, lanes), env)

@@ -2,7 +2,10 @@
 
 prepare:   decode the upload (or fetch the URL), plan chunks, write each chunk's PCM.
 chunk:     transcribe one chunk, once (a stored result is never recomputed).
-stitch:    join the chunk results into the transcript; the job succeeds.
+stitch:    join the chunk results into the transcript; the job succeeds, unless it asked for
+           a spoken reply:
+speak:     say the reply (its own step, with its own retries); the job succeeds, and a reply
+           that cannot be made is noted on it without failing the transcript.
 Every step first checks that the job is still wanted (not cancelled or failed).
 """
 
@@ -14,18 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
+from audiosvc import jobqueue, pipeline
 from audiosvc.chat import reply_to
-from audiosvc.chunking import ChunkParams, ChunkPlan, plan_chunks
-from audiosvc.errors import AudiosvcError
-from audiosvc.fetch import download
-from audiosvc.jobs import Job, JobStore
+from audiosvc.chunking import ChunkParams, plan_chunks
+from audiosvc.errors import AudiosvcError, NotFoundError
+from audiosvc.fetch import DownloadStopped, download
+from audiosvc.jobs import Job, JobStore, job_error
 from audiosvc.media import decode
-from audiosvc.pipeline import make_clip, transcribe_chunk
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechOptions, SpeechProvider, TranscribeOptions
-from audiosvc.quality import Thresholds
 from audiosvc.settings import Settings
-from audiosvc.stitching import ChunkTranscript, stitch
 from audiosvc.storage import Storage
 from audiosvc.transcript import Transcript
 
@@ -45,6 +46,13 @@ def reset_process_state() -> None:
     _providers.clear()
 
 
+def lane_of(job: Job, settings: Settings) -> str:
+    """The lane of a job's chunks: interactive for a synchronous request or a short clip,
+    batch for the rest."""
+    short = job.duration is not None and job.duration <= settings.quick_max_seconds
+    return jobqueue.INTERACTIVE if job.options.interactive or short else jobqueue.BATCH
+
+
 def options_of(job: Job) -> TranscribeOptions:
     o = job.options
     return TranscribeOptions(
@@ -53,7 +61,7 @@ def options_of(job: Job) -> TranscribeOptions:
         language=o.language,
         prompt=o.prompt,
         temperature=o.temperature,
-        word_timestamps=True,
+        word_timestamps=o.words,
     )
 
 
@@ -69,13 +77,19 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
     path = Path(job.upload_path) if job.upload_path else None
     if path is None and job.url:
         path = storage.upload_path(job_id, None)
-        with storage.writer(path, settings.max_upload_bytes) as w:
-            filename = download(
-                job.url,
-                w,
-                allow_private=settings.allow_private_urls,
-                timeout=settings.url_fetch_timeout,
-            )
+        try:
+            with storage.writer(path, settings.max_upload_bytes) as w:
+                filename = download(
+                    job.url,
+                    w,
+                    allow_private=settings.allow_private_urls,
+                    timeout=settings.url_fetch_timeout,
+                    max_seconds=settings.url_fetch_max_seconds,
+                    should_stop=lambda: _unwanted(job_id, store),  # cancelled meanwhile
+                )
+        except DownloadStopped:
+            storage.delete(job_id)  # cancelled: nothing of the job stays
+            return None
         store.update(job_id, upload_path=str(path), filename=filename or job.filename)
     if path is None:
         raise AudiosvcError("the job has neither an upload nor a url")
@@ -99,6 +113,13 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
     return len(plans)
 
 
+def _unwanted(job_id: str, store: JobStore) -> bool:
+    try:
+        return store.get(job_id).terminal
+    except NotFoundError:  # deleted
+        return True
+
+
 def run_chunk(
     job_id: str, index: int, store: JobStore, storage: Storage, settings: Settings
 ) -> bool:
@@ -111,21 +132,8 @@ def run_chunk(
         return False  # redelivered: no second provider call, no duplicate text
     plan = job.plans()[index]
     pcm = np.fromfile(storage.chunk_path(job_id, index), dtype=np.int16)
-    provider = provider_for(settings)
-    clip = make_clip(
-        pcm,
-        ChunkPlan(plan.index, 0, len(pcm)),
-        flac=provider.needs_flac(),
-        max_bytes=settings.max_chunk_bytes,
-    )
-    result = transcribe_chunk(
-        provider,
-        clip,
-        options_of(job),
-        Thresholds.from_settings(settings),
-        speech_gate=settings.speech_gate,
-    )
-    return store.save_chunk(job_id, index, result, plan.duration)
+    result = pipeline.run_chunk(pcm, plan, options_of(job), provider_for(settings), settings)
+    return store.save_chunk(job_id, index, result, plan.new_seconds)
 
 
 def reply_text(job: Job, transcript: Transcript, settings: Settings) -> str:
@@ -153,36 +161,43 @@ def speak_reply(job: Job, transcript: Transcript, storage: Storage, settings: Se
     tmp.replace(path)
 
 
-def finish(
-    job_id: str, store: JobStore, storage: Storage, settings: Settings | None = None
-) -> Job | None:
-    """Stitch and store the transcript; the job succeeds (unless cancelled meanwhile)."""
-    settings = settings or Settings()
+def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
+    """Stitch and store the transcript. The job succeeds, unless it was cancelled meanwhile
+    (None) or asks for a spoken reply (it stays processing: :func:`speak` ends it)."""
     job = store.get(job_id)
     if job.terminal:
         return None
-    results = store.chunk_results(job_id)
     plans = job.plans()
-    missing = [p.index for p in plans if p.index not in results]
-    if missing:
-        raise AudiosvcError(f"chunks {missing} have no result; the job cannot be stitched")
-    language = "en" if job.options.task == "translate" else job.options.language
-    transcript = stitch(
-        [ChunkTranscript(p, results[p.index]) for p in plans],
-        duration=job.duration or 0.0,
-        task=job.options.task,
-        language=language,
+    transcript = pipeline.assemble(
+        plans, store.chunk_results(job_id), job.duration or 0.0, options_of(job)
     )
     path = storage.transcript_path(job_id)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(transcript.model_dump_json())
     tmp.replace(path)
-    if job.options.reply is not None:
-        speak_reply(job, transcript, storage, settings)
-    done = store.set_status(job_id, "succeeded", allow_from={"processing"})
     for p in plans:
         storage.chunk_path(job_id, p.index).unlink(missing_ok=True)
-    return done
+    if job.options.reply is not None:
+        return job
+    return store.set_status(job_id, "succeeded", allow_from={"processing"})
+
+
+def speak(job_id: str, store: JobStore, storage: Storage, settings: Settings) -> Job | None:
+    """Say the job's reply; the job succeeds (None if it was cancelled meanwhile). Provider
+    errors propagate: the task retries the transient ones, then calls :func:`reply_failed`."""
+    job = store.get(job_id)
+    if job.terminal:
+        return None
+    speak_reply(job, load_transcript(job_id, storage), storage, settings)
+    return store.set_status(job_id, "succeeded", allow_from={"processing"})
+
+
+def reply_failed(job_id: str, store: JobStore, error: AudiosvcError) -> Job | None:
+    """The reply cannot be made: the job succeeds all the same (its transcript is done),
+    with the reply's error noted."""
+    return store.set_status(
+        job_id, "succeeded", allow_from={"processing"}, reply_error=job_error(error)
+    )
 
 
 def load_transcript(job_id: str, storage: Storage) -> Transcript:

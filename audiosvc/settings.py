@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ProviderName = Literal["local", "groq", "openai"]
@@ -20,6 +20,12 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "groq": "https://api.groq.com/openai/v1",
     "openai": "https://api.openai.com/v1",
 }
+
+
+def reveal(secret: SecretStr | str | None) -> str | None:
+    """A key's value, where it is used. Keys are ``SecretStr`` so that no repr, log line or
+    error message of the settings shows them."""
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
 def _default_data_dir() -> Path:
@@ -38,26 +44,28 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # base URL put in links of webhooks, e.g. https://audio.example.com
-    api_keys: str | None = None  # comma-separated; when set, a Bearer key is required
+    api_keys: SecretStr | None = None  # comma-separated; when set, a Bearer key is required
     max_upload_bytes: int = 1024**3  # 1 GB
     allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses
-    url_fetch_timeout: float = 60.0
+    url_fetch_timeout: float = 60.0  # the longest silence of a URL's server
+    url_fetch_max_seconds: float = 1800.0  # the longest a URL's whole download may take
     result_ttl_seconds: float = 7 * 24 * 3600
     cleanup_interval_seconds: float = 600.0
     visibility_timeout: float = 3600.0  # above the worst chunk time
     # How often workers look for tasks a dead worker left unacknowledged (kombu's sweep).
     unacked_restore_interval: int = 30
     worker_concurrency: int = 1
-    webhook_secret: str | None = None
+    io_threads: int = 8  # threads of an io-lane worker (downloads, decoding, webhooks)
+    webhook_secret: SecretStr | None = None
     webhook_timeout: float = 10.0
     webhook_max_retries: int = 6
 
     # --- provider
     provider: ProviderName | None = None  # None: groq when GROQ_API_KEY is set, else local
-    api_key: str | None = Field(
+    api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("AUDIOSVC_API_KEY", "GROQ_API_KEY")
     )
-    openai_api_key: str | None = Field(
+    openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("AUDIOSVC_OPENAI_API_KEY", "OPENAI_API_KEY")
     )
     base_url: str | None = None
@@ -71,6 +79,9 @@ class Settings(BaseSettings):
     max_parallel_requests: int = 4
     # Uploads up to this long skip the queue on /openai/v1/audio/* with a remote provider.
     quick_max_seconds: float = 60.0
+    # How long a synchronous /openai/v1/audio/* request waits for its job before a 504 that
+    # names the job (which goes on, at /v1/jobs/{id}).
+    sync_wait_seconds: float = 600.0
 
     # --- chunking
     chunk_seconds: float | None = None  # None: provider default (remote 600, local below)
@@ -89,7 +100,6 @@ class Settings(BaseSettings):
     local_model: str = "auto"
     cpu_threads: int = 0  # 0: one per core
     beam_size: int = 5
-    word_timestamps: bool = True
 
     # --- hallucination control: a VAD speech gate, and Groq's documented thresholds
     speech_gate: bool = True
@@ -100,7 +110,7 @@ class Settings(BaseSettings):
     # --- spoken replies (jobs with reply=chat)
     chat_base_url: str | None = None  # e.g. https://api.groq.com/openai/v1
     chat_model: str | None = None
-    chat_api_key: str | None = None  # default: the provider key
+    chat_api_key: SecretStr | None = None  # default: the provider key
     chat_system_prompt: str = (
         "You are a helpful voice assistant. Answer the user's words briefly, in plain "
         "sentences that read well aloud."
@@ -114,10 +124,23 @@ class Settings(BaseSettings):
     subtitle_min_cue_seconds: float = 0.5
     subtitle_pause_seconds: float = 0.6
 
+    @model_validator(mode="after")
+    def _chunking_is_possible(self) -> Settings:
+        """A bad chunking setting fails when the settings load (the start of a service or a
+        CLI run), not in a user's request."""
+        from audiosvc.chunking import ChunkParams
+        from audiosvc.errors import InvalidRequestError
+
+        try:
+            ChunkParams.from_settings(self).validate()
+        except InvalidRequestError as exc:
+            raise ValueError(f"AUDIOSVC_{(exc.param or '').upper()}: {exc.message}") from None
+        return self
+
     def resolved_provider(self) -> ProviderName:
         if self.provider is not None:
             return self.provider
-        return "groq" if self.api_key else "local"
+        return "groq" if reveal(self.api_key) else "local"
 
     def resolved_chunk_seconds(self) -> float:
         if self.chunk_seconds is not None:
@@ -135,7 +158,7 @@ class Settings(BaseSettings):
         return self.data_dir / "jobs"
 
     def api_key_list(self) -> list[str]:
-        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+        return [k.strip() for k in (reveal(self.api_keys) or "").split(",") if k.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -89,6 +89,12 @@ class Transcript(BaseModel):
         return body
 
 
+def output_language(task: Task, language: str | None) -> str | None:
+    """The language of a result: a translation is always English; a transcript is in the
+    language asked for (or, for ``None``, the one detected)."""
+    return "en" if task == "translate" else language
+
+
 def join_words(words: list[str], language: str) -> str:
     """Join word tokens (stored without surrounding spaces) into display text."""
     sep = "" if language in NO_SPACE_LANGUAGES else " "

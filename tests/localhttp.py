@@ -21,3 +21,35 @@ def serving(handler: Handler | type[Any]) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextlib.contextmanager
+def trickling(interval: float = 0.1) -> Iterator[tuple[str, threading.Event]]:
+    """An origin that answers 200 and then a byte every ``interval`` seconds, forever (until
+    the test ends): every read succeeds, so only a deadline on the whole download ends it.
+    Yields its URL and an event set once a request arrived."""
+    arrived = threading.Event()
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            arrived.set()
+            self.send_response(200)
+            self.send_header("content-type", "audio/wav")
+            self.send_header("content-length", str(1 << 30))
+            self.end_headers()
+            try:
+                while not stop.wait(interval):
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+            except OSError:  # the client hung up: what the test wants
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    try:
+        with serving(Handler) as url:
+            yield f"{url}/trickle.wav", arrived
+    finally:
+        stop.set()

@@ -37,7 +37,8 @@ _STOPWORDS = frozenset(_STOPWORD_LIST.split())
 MEASURED: list[tuple[str, str, float]] = []
 
 
-def _record(measure: str, value: float) -> float:
+def record(measure: str, value: float) -> float:
+    """Keep ``value`` for the end-of-run report; returns it, to assert on."""
     test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
     MEASURED.append((test, measure, value))
     return value
@@ -49,7 +50,7 @@ def normalize(text: str) -> str:
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    return _record("wer", float(jiwer.wer(normalize(reference), normalize(hypothesis))))
+    return record("wer", float(jiwer.wer(normalize(reference), normalize(hypothesis))))
 
 
 def _stem(word: str) -> str:
@@ -77,13 +78,13 @@ def recall(reference: str, hypothesis: str) -> float:
     """The share of the reference's content words found in the hypothesis (0 to 1)."""
     wanted = content_words(reference)
     found = len(wanted & content_words(hypothesis)) / len(wanted) if wanted else 1.0
-    return _record("recall", found)
+    return record("recall", found)
 
 
 def share_of(words: str, hypothesis: str) -> float:
     """The share of the hypothesis's content words that are among ``words``' (0 to 1)."""
     said = content_words(hypothesis)
-    return _record("share_of", len(said & content_words(words)) / len(said) if said else 0.0)
+    return record("share_of", len(said & content_words(words)) / len(said) if said else 0.0)
 
 
 # The Spanish sample (samples/spanish.flac, spoken by espeak-ng) and what it says in English.

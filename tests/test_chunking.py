@@ -129,3 +129,20 @@ def test_plans_always_cover_the_file_within_bounds(
     pcm = _with_silences(seconds, [(a, a + d) for a, d in silences])
     p = ChunkParams(max_seconds=max_seconds, search_seconds=8)
     _check_invariants(plan_chunks(pcm, p), len(pcm), p)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seconds=st.floats(min_value=1, max_value=300),
+    silences=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=300), st.floats(min_value=0.05, max_value=3)),
+        max_size=8,
+    ),
+)
+def test_new_seconds_add_up_to_the_duration(
+    seconds: float, silences: list[tuple[float, float]]
+) -> None:
+    """Progress counts each chunk's new audio: overlaps are not counted twice."""
+    pcm = _with_silences(seconds, [(a, a + d) for a, d in silences])
+    plans = plan_chunks(pcm, ChunkParams(max_seconds=30, search_seconds=8))
+    assert sum(p.new_seconds for p in plans) == pytest.approx(len(pcm) / S, abs=1e-9)

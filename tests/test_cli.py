@@ -18,10 +18,13 @@ from tests.measures import wer
 pytestmark = pytest.mark.engine
 
 
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path, cwd: Path | None = None, **settings: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIOSVC_")}
     env.pop("GROQ_API_KEY", None)
     env["AUDIOSVC_CPU_THREADS"] = "2"
+    env.update(settings)
     return subprocess.run(
         [sys.executable, "-m", "audiosvc.cli", *map(str, args)],
         capture_output=True,
@@ -84,6 +87,26 @@ def test_bad_options_are_one_line_errors(args: list[str], message: str) -> None:
     assert p.returncode != 0
     assert message in p.stderr and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["serve", "api", "worker", "transcribe"])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("AUDIOSVC_OVERLAP_SECONDS", "20", "overlap must be"),
+        ("AUDIOSVC_PORT", "eighty", "valid integer"),
+    ],
+)
+def test_bad_settings_fail_the_start_in_one_line(
+    command: str, name: str, value: str, message: str, tmp_path: Path
+) -> None:
+    """Settings are validated when they load: the service does not start with them, rather
+    than fail a user's request later."""
+    args = [command, SAMPLES / "short.wav"] if command == "transcribe" else [command]
+    p = run(*args, AUDIOSVC_DATA_DIR=str(tmp_path), **{name: value})
+    assert p.returncode == 2
+    assert p.stderr.startswith(f"audiosvc: error: bad configuration: {name}: ")
+    assert message in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
 def test_groq_without_a_key_says_so() -> None:

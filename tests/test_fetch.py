@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import http.server
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from audiosvc.errors import InvalidRequestError, TooLargeError
-from audiosvc.fetch import download, validate_url
+from audiosvc.fetch import DownloadStopped, download, validate_url
 from audiosvc.storage import UploadWriter
-from tests.localhttp import serving
+from tests.localhttp import serving, trickling
 
 
 @pytest.mark.parametrize(
@@ -105,3 +106,29 @@ def test_http_errors_and_size_limit(origin: str, tmp_path: Path) -> None:
         download(f"{origin}/missing.wav", w, allow_private=True, timeout=5)
     with pytest.raises(TooLargeError), UploadWriter(tmp_path / "b", 1000) as w:
         download(f"{origin}/clip.wav", w, allow_private=True, timeout=5)
+
+
+def test_a_trickling_url_ends_at_the_deadline(tmp_path: Path) -> None:
+    """A byte every 0.1 s: no read ever times out, the whole download does."""
+    with (
+        trickling() as (url, _),
+        UploadWriter(tmp_path / "u", 10**9) as w,
+        pytest.raises(InvalidRequestError, match=r"longer than 1 s"),
+    ):
+        download(url, w, allow_private=True, timeout=5, max_seconds=1)
+
+
+def test_a_download_stops_when_asked(tmp_path: Path) -> None:
+    asked: list[float] = []
+
+    def should_stop() -> bool:
+        asked.append(time.monotonic())
+        return len(asked) >= 2
+
+    with (
+        trickling() as (url, _),
+        UploadWriter(tmp_path / "u", 10**9) as w,
+        pytest.raises(DownloadStopped),
+    ):
+        download(url, w, allow_private=True, timeout=5, should_stop=should_stop)
+    assert len(asked) == 2 and asked[1] - asked[0] >= 0.9  # about once a second, not per byte

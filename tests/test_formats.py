@@ -296,3 +296,25 @@ def test_vtt_parses_back_to_the_cues(transcript: Transcript, limits: SubtitleLim
 def test_every_format_renders_text(fmt: OutputFormat) -> None:
     body = render(HELLO, fmt)
     assert "Hello" in body and "world." in body
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({}, True),  # a job: any format may be downloaded later, subtitles included
+        ({"response_format": ["json"]}, False),
+        ({"response_format": ["text"]}, False),
+        ({"response_format": ["verbose_json"]}, False),
+        ({"response_format": ["verbose_json"], "timestamp_granularities[]": ["word"]}, True),
+        ({"response_format": ["srt"]}, True),
+        ({"response_format": ["vtt"]}, True),
+    ],
+)
+def test_words_are_aligned_only_when_the_answer_uses_them(
+    fields: dict[str, list[str]], words: bool
+) -> None:
+    from audiosvc.api.intake import JOB_FIELDS, parse_options
+    from audiosvc.settings import Settings
+
+    allowed = JOB_FIELDS | {"response_format"}
+    assert parse_options(fields, Settings(), allowed=allowed).words is words

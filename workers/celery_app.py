@@ -11,28 +11,10 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init
 
+from audiosvc.jobqueue import configure
 from audiosvc.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def configure(app: Celery, settings: Settings) -> None:
-    """Point ``app`` at the settings' Redis (before its first use)."""
-    url = settings.redis_url or "redis://127.0.0.1:6379/0"
-    transport = {
-        "visibility_timeout": settings.visibility_timeout,
-        # A killed worker's tasks return once they are older than the visibility timeout and
-        # a sweep runs; kombu's default sweep is every 10 x 10 s.
-        "unacked_restore_interval": settings.unacked_restore_interval,
-        "unacked_restore_throttle": 1,
-    }
-    app.conf.update(
-        broker_url=url,
-        result_backend=url,
-        broker_transport_options=transport,
-        result_backend_transport_options=transport,
-        result_expires=int(settings.result_ttl_seconds),
-    )
 
 
 def make_app(settings: Settings | None = None) -> Celery:
@@ -40,9 +22,6 @@ def make_app(settings: Settings | None = None) -> Celery:
     app = Celery("audiosvc", include=["workers.tasks"])
     configure(app, settings)
     app.conf.update(
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
         # A chunk is acknowledged only when done; a killed worker's chunk comes back.
         task_acks_late=True,
         task_reject_on_worker_lost=True,

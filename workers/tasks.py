@@ -9,15 +9,16 @@ from typing import Any
 
 from celery import Task, chord
 
-from audiosvc import service, webhooks
+from audiosvc import jobqueue, service, webhooks
 from audiosvc.errors import AudiosvcError, ProviderError
 from audiosvc.jobs import JobStore
-from audiosvc.settings import Settings
+from audiosvc.settings import Settings, reveal
 from audiosvc.storage import Storage
 from workers.celery_app import app
 
 log = logging.getLogger("audiosvc.workers")
 CHUNK_MAX_RETRIES = 12
+SPEAK_MAX_RETRIES = 4
 
 
 @cache
@@ -45,10 +46,10 @@ def _failed(job_id: str, exc: BaseException) -> None:
     else:
         log.exception("job %s failed unexpectedly", job_id, exc_info=exc)
     if service.fail(job_id, _store(), error) is not None:
-        notify.delay(job_id)
+        notify.apply_async(args=[job_id], queue=jobqueue.IO)
 
 
-@app.task(name="audiosvc.prepare", bind=True)
+@app.task(name=jobqueue.PREPARE, bind=True)
 def prepare(self: Task, job_id: str) -> int:
     try:
         n = service.prepare(job_id, _store(), _storage(), _settings())
@@ -57,12 +58,14 @@ def prepare(self: Task, job_id: str) -> int:
         return 0
     if n is None:
         return 0
-    result = chord([transcribe_chunk.s(job_id, i) for i in range(n)])(stitch.s(job_id))
+    lane = service.lane_of(_store().get(job_id), _settings())
+    chunks = [transcribe_chunk.s(job_id, i).set(queue=lane) for i in range(n)]
+    result = chord(chunks)(stitch.s(job_id).set(queue=lane))
     _store().add_task_ids(job_id, [r.id for r in result.parent.results] + [result.id])
     return n
 
 
-@app.task(name="audiosvc.chunk", bind=True, max_retries=CHUNK_MAX_RETRIES)
+@app.task(name=jobqueue.CHUNK, bind=True, max_retries=CHUNK_MAX_RETRIES)
 def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     try:
         return service.run_chunk(job_id, index, _store(), _storage(), _settings())
@@ -79,19 +82,45 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     return False
 
 
-@app.task(name="audiosvc.stitch", bind=True)
+@app.task(name=jobqueue.STITCH, bind=True)
 def stitch(self: Task, _results: Any, job_id: str) -> bool:
     try:
-        done = service.finish(job_id, _store(), _storage(), _settings())
+        done = service.finish(job_id, _store(), _storage())
     except Exception as exc:
         _failed(job_id, exc)
         return False
+    if done is None:
+        return False
+    if done.status == "succeeded":
+        notify.apply_async(args=[job_id], queue=jobqueue.IO)
+    else:  # a spoken reply to make: its own task, with its own retries
+        speak.apply_async(args=[job_id], queue=jobqueue.INTERACTIVE)
+    return True
+
+
+@app.task(name=jobqueue.SPEAK, bind=True, max_retries=SPEAK_MAX_RETRIES)
+def speak(self: Task, job_id: str) -> bool:
+    try:
+        done = service.speak(job_id, _store(), _storage(), _settings())
+    except ProviderError as exc:
+        if exc.retryable and self.request.retries < SPEAK_MAX_RETRIES:
+            countdown = exc.retry_after or webhooks.backoff(self.request.retries, base=1.0)
+            log.info("job %s reply: %s; retrying in %.1f s", job_id, exc, countdown)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        done = service.reply_failed(job_id, _store(), exc)
+    except AudiosvcError as exc:
+        done = service.reply_failed(job_id, _store(), exc)
+    except Exception as exc:
+        log.exception("job %s reply failed unexpectedly", job_id, exc_info=exc)
+        done = service.reply_failed(
+            job_id, _store(), AudiosvcError(f"internal error while speaking ({type(exc).__name__})")
+        )
     if done is not None:
-        notify.delay(job_id)
+        notify.apply_async(args=[job_id], queue=jobqueue.IO)
     return done is not None
 
 
-@app.task(name="audiosvc.notify", bind=True, max_retries=None)
+@app.task(name=jobqueue.NOTIFY, bind=True, max_retries=None)
 def notify(self: Task, job_id: str) -> str:
     """POST the job's outcome to its webhook, signed; retried on timeouts and 5xx only."""
     settings = _settings()
@@ -104,7 +133,7 @@ def notify(self: Task, job_id: str) -> str:
         return "none"
     body = service.webhook_payload(job, settings.public_url)
     result = webhooks.deliver(
-        url, body, secret=settings.webhook_secret, timeout=settings.webhook_timeout
+        url, body, secret=reveal(settings.webhook_secret), timeout=settings.webhook_timeout
     )
     if result.outcome == "retry" and self.request.retries < settings.webhook_max_retries:
         countdown = result.retry_after or webhooks.backoff(self.request.retries)

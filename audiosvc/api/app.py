@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audiosvc import __version__, service
-from audiosvc.api import enqueue
 from audiosvc.api.deps import Services
 from audiosvc.errors import (
     AudiosvcError,
@@ -25,6 +24,7 @@ from audiosvc.errors import (
     ServiceUnavailableError,
     error_response,
 )
+from audiosvc.jobqueue import CeleryQueue, JobQueue
 from audiosvc.jobs import JobStore
 from audiosvc.settings import Settings
 from audiosvc.storage import Storage
@@ -92,12 +92,18 @@ async def _cleanup_loop(svc: Services) -> None:
         await asyncio.sleep(svc.settings.cleanup_interval_seconds)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> FastAPI:
+    """The API over the settings' Redis. ``queue`` is how jobs reach the workers (by default
+    Celery on the same Redis)."""
     settings = settings or Settings()
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url")
-    svc = Services(settings, JobStore.from_url(settings.redis_url), Storage(settings.jobs_dir))
-    enqueue.bind(settings)
+    svc = Services(
+        settings,
+        JobStore.from_url(settings.redis_url),
+        Storage(settings.jobs_dir),
+        queue or CeleryQueue(settings),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from audiosvc.errors import AuthenticationError
+from audiosvc.jobqueue import JobQueue
 from audiosvc.jobs import JobStore, owner_of
 from audiosvc.settings import Settings
 from audiosvc.storage import Storage
@@ -19,6 +20,7 @@ class Services:
     settings: Settings
     store: JobStore
     storage: Storage
+    queue: JobQueue
 
 
 def services(request: Request) -> Services:

@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from audiosvc.api.deps import Caller, Services
-from audiosvc.api.enqueue import enqueue_prepare
 from audiosvc.api.upload import check_content_length, parse_upload
 from audiosvc.chat import chat_configured
 from audiosvc.chunking import ChunkParams
 from audiosvc.errors import AudiosvcError, InvalidRequestError
 from audiosvc.fetch import validate_url
+from audiosvc.formats import needs_words, parse_format
 from audiosvc.jobs import Job, JobOptions, new_job_id
-from audiosvc.languages import LANGUAGES, language_code
 from audiosvc.media import MediaInfo, probe
 from audiosvc.models import resolve_model
 from audiosvc.settings import Settings
@@ -29,7 +29,6 @@ JOB_FIELDS = frozenset({
     "timestamp_granularities", "chunk_seconds", "webhook_url", "url",
     "reply", "reply_text", "voice", "reply_format",
 })  # fmt: skip
-_SPEECH_FORMATS = ("flac", "mp3", "mulaw", "ogg", "wav")
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
@@ -41,14 +40,11 @@ def _one(fields: dict[str, list[str]], name: str) -> str | None:
     return values[0].strip() or None
 
 
-def _number(fields: dict[str, list[str]], name: str) -> float | None:
-    raw = _one(fields, name)
-    if raw is None:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidRequestError(f"{name} must be a number, not {raw!r}", param=name) from None
+# The request's fields that are JobOptions fields of the same name.
+_OPTION_FIELDS = (
+    "task", "model", "language", "prompt", "temperature", "chunk_seconds", "webhook_url",
+    "reply", "reply_text", "voice", "reply_format",
+)  # fmt: skip
 
 
 def parse_options(
@@ -58,95 +54,67 @@ def parse_options(
     allowed: frozenset[str] = JOB_FIELDS,
     task: Task | None = None,
 ) -> JobOptions:
-    """Validate the request's options (Groq's field names plus chunk_seconds, webhook_url).
-    ``allowed`` names the fields this endpoint takes; ``task`` fixes the task (the
-    compatible endpoints take it from their path)."""
+    """The request's options (Groq's field names plus chunk_seconds, webhook_url, reply...)
+    as :class:`JobOptions`, which validates each; then what depends on this service's
+    settings (the model, the chunk length, the webhook address, the reply). ``allowed`` names
+    the fields this endpoint takes; ``task`` fixes the task (the compatible endpoints take it
+    from their path). Any failure is a 400 naming the field."""
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise InvalidRequestError(f"unknown field {unknown[0]!r}", param=unknown[0])
-    task = task or _one(fields, "task") or "transcribe"  # type: ignore[assignment]
-    if task not in ("transcribe", "translate"):
-        raise InvalidRequestError(
-            f"task must be 'transcribe' or 'translate', not {task!r}", param="task"
-        )
-    language = _one(fields, "language")
-    if language is not None:
-        code = language_code(language)  # also the reference's 'jv' for Whisper's 'jw'
-        if code is None or code not in LANGUAGES:
-            raise InvalidRequestError(
-                f"language must be an ISO-639-1 code such as 'en', not {language!r}",
-                param="language",
-            )
-        language = code
-    temperature = _number(fields, "temperature") or 0.0
-    if not 0.0 <= temperature <= 1.0:
-        raise InvalidRequestError("temperature must be between 0 and 1", param="temperature")
-    grans = fields.get("timestamp_granularities[]", []) + fields.get("timestamp_granularities", [])
-    for g in grans:
-        if g not in ("word", "segment"):
-            raise InvalidRequestError(
-                f"timestamp_granularities[] values are 'word' or 'segment', not {g!r}",
-                param="timestamp_granularities[]",
-            )
-    model = _one(fields, "model")
+    granularities = fields.get("timestamp_granularities[]", []) + fields.get(
+        "timestamp_granularities", []
+    )
+    fmt = _one(fields, "response_format")
+    raw: dict[str, Any] = {name: _one(fields, name) for name in _OPTION_FIELDS}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    if task is not None:
+        raw["task"] = task
+    raw["timestamp_granularities"] = granularities
+    try:
+        options = JobOptions.model_validate(raw)
+        # A job's transcript can be downloaded later in any format, subtitles included: it
+        # has words. A synchronous request names its one format: words only if it needs them.
+        words = fmt is None or needs_words(parse_format(fmt), options.timestamp_granularities)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "options"
+        param = "timestamp_granularities[]" if name == "timestamp_granularities" else name
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidRequestError(f"{param}: {message}", param=param) from None
     if settings.resolved_provider() == "local":
-        resolve_model(model, task, language)
-    chunk_seconds = _number(fields, "chunk_seconds")
-    if chunk_seconds is not None:
-        ChunkParams.from_settings(settings, chunk_seconds).validate()
-    webhook = _one(fields, "webhook_url")
-    if webhook is not None:
+        resolve_model(options.model, options.task, options.language)
+    if options.chunk_seconds is not None:
+        ChunkParams.from_settings(settings, options.chunk_seconds).validate()
+    if options.webhook_url is not None:
         try:
-            validate_url(webhook, allow_private=settings.allow_private_urls)
+            validate_url(options.webhook_url, allow_private=settings.allow_private_urls)
         except InvalidRequestError as exc:
             raise InvalidRequestError(exc.message, param="webhook_url") from None
-    reply = _reply_options(fields, settings)
-    return JobOptions(
-        **reply,
-        task=task,
-        model=model,
-        language=language,
-        prompt=_one(fields, "prompt"),
-        temperature=temperature,
-        timestamp_granularities=sorted(set(grans)) or ["segment"],  # type: ignore[arg-type]
-        chunk_seconds=chunk_seconds,
-        webhook_url=webhook,
-    )
+    _check_reply(options, settings)
+    return options.model_copy(update={"words": words})
 
 
-def _reply_options(fields: dict[str, list[str]], settings: Settings) -> dict[str, Any]:
+def _check_reply(options: JobOptions, settings: Settings) -> None:
     """The spoken-reply options, checked now so a job never fails late for a typo."""
-    reply = _one(fields, "reply")
-    text = _one(fields, "reply_text")
-    voice = _one(fields, "voice")
-    fmt = _one(fields, "reply_format") or "mp3"
-    if reply is None:
-        for name, value in (("reply_text", text), ("voice", voice)):
-            if value is not None:
+    if options.reply is None:
+        for name in ("reply_text", "voice"):
+            if getattr(options, name) is not None:
                 raise InvalidRequestError(f"{name} needs a reply option", param=name)
-        return {}
-    if reply not in ("text", "transcript", "chat"):
-        raise InvalidRequestError(
-            f"reply must be 'text', 'transcript' or 'chat', not {reply!r}", param="reply"
-        )
-    if (reply == "text") != (text is not None):
+        return
+    if (options.reply == "text") != (options.reply_text is not None):
         raise InvalidRequestError(
             "reply_text goes with reply=text, and only with it", param="reply_text"
         )
-    if reply == "chat" and not chat_configured(settings):
+    if options.reply == "chat" and not chat_configured(settings):
         raise InvalidRequestError(
             "reply=chat needs a chat endpoint: set AUDIOSVC_CHAT_BASE_URL and AUDIOSVC_CHAT_MODEL",
             param="reply",
         )
-    if fmt not in _SPEECH_FORMATS:
-        raise InvalidRequestError(
-            f"reply_format must be one of {', '.join(_SPEECH_FORMATS)}", param="reply_format"
-        )
     if settings.resolved_provider() == "local":
         from audiosvc.tts import resolve_voice
 
-        resolve_voice(voice)  # 400 naming the real voices
-    return {"reply": reply, "reply_text": text, "voice": voice, "reply_format": fmt}
+        resolve_voice(options.voice)  # 400 naming the real voices
 
 
 @dataclass
@@ -217,7 +185,7 @@ async def submit(svc: Services, job: Job) -> Job:
     try:
         await run_in_threadpool(svc.store.create, job)
         try:
-            task_id = await run_in_threadpool(enqueue_prepare, job.id)
+            task_id = await run_in_threadpool(svc.queue.enqueue, job.id)
         except AudiosvcError:
             await run_in_threadpool(svc.store.delete, job.id)  # not accepted: say so
             raise

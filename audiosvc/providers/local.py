@@ -15,27 +15,27 @@ import numpy as np
 from audiosvc.models import model_path, resolve_model
 from audiosvc.providers.base import SAMPLE_RATE, AudioClip, SpeechOptions, TranscribeOptions
 from audiosvc.settings import Settings
-from audiosvc.transcript import Segment, Task, Transcript, Word, join_words
+from audiosvc.transcript import Segment, Task, Transcript, Word, join_words, output_language
 
 if TYPE_CHECKING:
-    from faster_whisper import WhisperModel
+    from audiosvc.providers.whisper_words import AligningWhisperModel
 
-_models: dict[tuple[str, int], WhisperModel] = {}
+_models: dict[tuple[str, int], AligningWhisperModel] = {}
 _models_lock = threading.Lock()
 
 # Whisper's temperature fallback, used when the request's temperature is 0 (as Groq does).
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
-def load_model(name: str, settings: Settings) -> WhisperModel:
+def load_model(name: str, settings: Settings) -> AligningWhisperModel:
     """The process-wide instance of a local model, loaded on first use."""
     key = (name, settings.cpu_threads)
     with _models_lock:
         model = _models.get(key)
         if model is None:
-            from faster_whisper import WhisperModel
+            from audiosvc.providers.whisper_words import AligningWhisperModel
 
-            model = WhisperModel(
+            model = AligningWhisperModel(
                 str(model_path(name, settings.model_cache_dir)),
                 device="cpu",
                 compute_type="int8",
@@ -73,19 +73,20 @@ class LocalProvider:
         temperature = (
             list(_FALLBACK_TEMPERATURES) if options.temperature == 0 else [options.temperature]
         )
-        segments_iter, info = model.transcribe(
+        # The text is decoded without word timestamps (they change what faster-whisper
+        # hears); words, when asked for, are aligned to the decoded tokens afterwards.
+        decoded, info = model.decode(
             audio,
+            words=options.word_timestamps,
             task=task,
             language=None if name.endswith(".en") else options.language,
             initial_prompt=options.prompt or None,
             temperature=temperature,
             beam_size=self.settings.beam_size,
-            word_timestamps=options.word_timestamps,
             vad_filter=False,
         )
-        # transcribe() is lazy: the work happens while the generator is consumed.
-        segments = [_segment(s, options.word_timestamps) for s in segments_iter]
-        language = "en" if task == "translate" else info.language
+        segments = [_segment(s, options.word_timestamps) for s in decoded]
+        language = output_language(task, info.language) or info.language
         text = join_words([s.text.strip() for s in segments], language)
         return Transcript(
             task=task,
@@ -99,7 +100,7 @@ class LocalProvider:
         from audiosvc.encode import iter_encode_audio
         from audiosvc.tts import PiperTTS
 
-        tts = PiperTTS()
+        tts = PiperTTS(voice=options.voice)  # its rate is this voice's, not the default's
         pcm = tts.synthesize(text, voice=options.voice, speed=options.speed)
         yield from iter_encode_audio(
             pcm, tts.sample_rate, options.response_format, out_rate=options.sample_rate

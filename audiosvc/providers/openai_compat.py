@@ -43,8 +43,8 @@ from audiosvc.errors import (
 from audiosvc.languages import language_code
 from audiosvc.providers.base import AudioClip, SpeechOptions, TranscribeOptions
 from audiosvc.ratelimit import RateLimiter
-from audiosvc.settings import DEFAULT_BASE_URLS, Settings, get_settings
-from audiosvc.transcript import Segment, Task, Transcript, Word
+from audiosvc.settings import DEFAULT_BASE_URLS, Settings, get_settings, reveal
+from audiosvc.transcript import Segment, Task, Transcript, Word, output_language
 
 T = TypeVar("T")
 
@@ -119,7 +119,7 @@ class OpenAICompatProvider:
                 f"unknown remote provider {provider_name!r}; expected one of "
                 f"{', '.join(sorted(DEFAULT_BASE_URLS))}"
             )
-        api_key = settings.openai_api_key if provider_name == "openai" else settings.api_key
+        api_key = reveal(settings.openai_api_key if provider_name == "openai" else settings.api_key)
         if not api_key:
             env = "OPENAI_API_KEY" if provider_name == "openai" else "GROQ_API_KEY"
             raise ProviderAuthError(f"no API key configured for {provider_name}: set {env}")
@@ -506,8 +506,9 @@ def _duration(raw: Any, clip: AudioClip) -> float:
 
 
 def _language(raw: Any, task: Task, requested: str | None) -> str:
-    if task == "translate":
-        return "en"
+    english = output_language(task, None)  # a translation, whatever the provider names
+    if english is not None:
+        return english
     if isinstance(raw, str) and raw.strip():
         code = language_code(raw)
         if code is not None:

@@ -3,7 +3,11 @@ process, and the API over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -111,3 +115,45 @@ def hook_receiver() -> Iterator[tuple[str, object]]:
 
     with serving(Handler) as url:
         yield f"{url}/hook", received
+
+
+@dataclass
+class Gate:
+    arrived: threading.Event
+    release: threading.Event
+
+
+@contextlib.contextmanager
+def serving_bytes(data: bytes, gate: Gate | None = None) -> Iterator[str]:
+    """``data`` served on 127.0.0.1; with a gate, each GET waits for ``gate.release``."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if gate is not None:
+                gate.arrived.set()
+                gate.release.wait(60)
+            self.send_response(200)
+            self.send_header("content-type", "application/octet-stream")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serving(Handler) as url:
+        try:
+            yield url
+        finally:
+            if gate is not None:
+                gate.release.set()
+
+
+@pytest.fixture
+def held_media() -> Iterator[tuple[str, Gate]]:
+    """short.wav at a URL that answers only once released: a url job holds the session's
+    single worker process in its download until then, the job unfinished meanwhile, every
+    time (no race with a fast worker)."""
+    gate = Gate(threading.Event(), threading.Event())
+    with serving_bytes((SAMPLES / "short.wav").read_bytes(), gate) as url:
+        yield f"{url}/short.wav", gate

@@ -7,25 +7,30 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 
 from audiosvc.api.app import create_app
+from audiosvc.jobqueue import LANES
 from audiosvc.redis_server import die_with_parent, free_port
-from audiosvc.runner import _wait_for_worker, worker_command, worker_env
+from audiosvc.runner import wait_for_worker, worker_command, worker_env
 from audiosvc.settings import Settings
 
 
 class Worker:
     """A real ``celery worker`` process (prefork, -c 1) in its own process group."""
 
-    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
+    def __init__(
+        self, settings: Settings, log: Path, lanes: Sequence[str] = LANES, **env: str
+    ) -> None:
         self.settings = settings
         self.log = log
+        self.lanes = lanes
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -36,14 +41,14 @@ class Worker:
         env.update(self.env)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                worker_command(1, "INFO", self.settings),
+                worker_command(1, "INFO", self.settings, self.lanes),
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=die_with_parent,  # never outlives a crashed test run
             )
-        if not _wait_for_worker(self.settings.redis_url, self.proc, 60):
+        if not wait_for_worker(self.settings, self.settings.redis_url, self.proc, 60):
             raise RuntimeError(f"worker did not start; see {self.log}")
         return self
 
@@ -69,6 +74,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     env = {}
     for name in names:
         value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value is not None:
             env[f"AUDIOSVC_{name.upper()}"] = (
                 str(value).lower() if isinstance(value, bool) else str(value)

@@ -40,6 +40,8 @@ def test_worker_killed_mid_job_loses_and_doubles_nothing(
     finally:
         worker.proc = replacement.proc  # the session fixture stops whichever runs now
     assert final["status"] == "succeeded", final
+    # Overlapping chunks are not counted twice, nor the chunk the dead worker had started.
+    assert final["progress"]["seconds_done"] == final["progress"]["seconds_total"]
     text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "text"}).text
     assert wer(reference, text) <= 0.014  # measured 0.006, as without the kill (4 of 634 words)
     assert doubled_sentences(reference, text) == []

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,9 +14,8 @@ import webvtt
 
 from audiosvc.encode import encode_audio
 from audiosvc.settings import Settings
-from tests.localhttp import serving
 from tests.measures import wer
-from tests.service.conftest import SAMPLES
+from tests.service.conftest import SAMPLES, Gate
 from tests.service.harness import events, wait_until_done
 
 pytestmark = pytest.mark.engine
@@ -174,39 +170,11 @@ def test_bad_options(client: httpx.Client, fields: dict[str, str], param: str) -
     _error(_upload(client, SAMPLES / "short.wav", **fields), 400, param)
 
 
-@pytest.fixture
-def held_media() -> Iterator[tuple[str, threading.Event]]:
-    """A media origin that serves short.wav only once the test sets the event, so a url job
-    is certainly unfinished until then (the worker is still fetching)."""
-    release = threading.Event()
-    data = (SAMPLES / "short.wav").read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            release.wait(60)
-            self.send_response(200)
-            self.send_header("content-type", "audio/wav")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with serving(Handler) as url:
-        try:
-            yield f"{url}/held.wav", release
-        finally:
-            release.set()
-
-
-def test_unknown_job_and_not_ready(
-    client: httpx.Client, held_media: tuple[str, threading.Event]
-) -> None:
+def test_unknown_job_and_not_ready(client: httpx.Client, held_media: tuple[str, Gate]) -> None:
     _error(client.get("/v1/jobs/job_0123456789abcdef"), 404)
     _error(client.get("/v1/jobs/../../etc/passwd"), 404)
     _error(client.delete("/v1/jobs/job_nope"), 404)
-    url, release = held_media
+    url, gate = held_media
     resp = client.post("/v1/jobs", data={"url": url, "language": "en"})
     assert resp.status_code == 202, resp.text
     job = resp.json()
@@ -217,7 +185,7 @@ def test_unknown_job_and_not_ready(
         400,
         "response_format",
     )
-    release.set()
+    gate.release.set()
     assert wait_until_done(client, job["id"])["status"] == "succeeded"
     assert client.get(f"/v1/jobs/{job['id']}/transcript").status_code == 200
 

@@ -9,6 +9,7 @@ import contextlib
 import http.server
 import json
 import queue
+import re
 import threading
 import time
 import uuid
@@ -24,7 +25,6 @@ from celery import Celery
 from celery.exceptions import TaskRevokedError
 
 from audiosvc import service
-from audiosvc.api import enqueue
 from audiosvc.encode import encode_audio
 from audiosvc.jobs import Job, JobStore, new_job_id
 from audiosvc.redis_server import EmbeddedRedis
@@ -33,8 +33,8 @@ from audiosvc.storage import Storage
 from audiosvc.webhooks import verify
 from tests.groq_server import DEFAULT_API_KEY, EnergyResponder, Fault, GroqServer, HeardWord
 from tests.groq_server import ReceivedRequest as ProviderRequest
-from tests.localhttp import serving
-from tests.service.conftest import SAMPLES
+from tests.localhttp import serving, trickling
+from tests.service.conftest import SAMPLES, Gate, serving_bytes
 from tests.service.harness import Api, Worker, events, wait_until_done
 from workers.celery_app import make_app
 from workers.tasks import CHUNK_MAX_RETRIES
@@ -144,47 +144,6 @@ def _next_outcome(store: JobStore, before: dict[str, str], timeout: float = 60) 
     return next(iter(new.values()))
 
 
-@dataclass
-class Gate:
-    arrived: threading.Event
-    release: threading.Event
-
-
-@contextlib.contextmanager
-def _serving_bytes(data: bytes, gate: Gate | None = None) -> Iterator[str]:
-    """``data`` served on 127.0.0.1; with a gate, each GET waits for ``gate.release``."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if gate is not None:
-                gate.arrived.set()
-                gate.release.wait(60)
-            self.send_response(200)
-            self.send_header("content-type", "application/octet-stream")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with serving(Handler) as url:
-        try:
-            yield url
-        finally:
-            if gate is not None:
-                gate.release.set()
-
-
-@pytest.fixture
-def held_media() -> Iterator[tuple[str, Gate]]:
-    """short.wav at a URL that answers only once released: a url job holds the session's
-    single worker process in its download until then, the job 'processing' meanwhile."""
-    gate = Gate(threading.Event(), threading.Event())
-    with _serving_bytes((SAMPLES / "short.wav").read_bytes(), gate) as url:
-        yield f"{url}/short.wav", gate
-
-
 @contextlib.contextmanager
 def _receiver(
     *answers: int | str, then: int = 204, headers: dict[str, str] | None = None
@@ -271,7 +230,7 @@ def test_job_views_never_show_the_owner_or_server_paths(
         httpx.Client(
             base_url=keyed.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
         ) as c,
-        _serving_bytes(_truncated_ogg()) as origin,
+        serving_bytes(_truncated_ogg()) as origin,
     ):
         views: list[Any] = []
         done = _upload(c, language="en", webhook_url=hook_url)
@@ -339,8 +298,6 @@ def lone(
             yield server, redis, settings
     finally:
         redis.stop()
-        # The test process has one Celery app, which that API pointed at its Redis: back.
-        enqueue.bind(service_settings)
 
 
 def test_healthz_is_degraded_without_workers_and_503_without_redis(
@@ -524,7 +481,42 @@ def test_a_job_cancelled_while_queued_never_runs(
     assert client.delete(f"/v1/jobs/{job_id}").json()["deleted"] is True
 
 
-# --- 12, 13. requests refused up front ------------------------------------------------------------
+def test_cancelling_a_job_stops_its_download(
+    client: httpx.Client, service_settings: Settings
+) -> None:
+    """An origin that trickles a byte at a time never times out a read: cancelling the job
+    must end its download, free the worker (the session's only process), and keep nothing."""
+    with trickling() as (url, arrived):
+        stalled = client.post("/v1/jobs", data={"url": url, "language": "en"}).json()["id"]
+        assert arrived.wait(60)
+        assert client.delete(f"/v1/jobs/{stalled}").json()["status"] == "cancelled"
+        after = _job(client, language="en")  # runs only once the download let go
+        assert wait_until_done(client, after)["status"] == "succeeded"
+    assert client.get(f"/v1/jobs/{stalled}").json()["status"] == "cancelled"
+    assert not Storage(service_settings.jobs_dir).job_dir(stalled).exists()
+
+
+# --- a synchronous request's wait has a deadline ----------------------------------------------
+
+
+def test_a_synchronous_request_past_its_wait_is_a_504_and_its_job_goes_on(
+    client: httpx.Client, service_settings: Settings, held_media: tuple[str, Gate]
+) -> None:
+    url, gate = held_media
+    impatient = service_settings.model_copy(update={"sync_wait_seconds": 1.0})
+    with _api(impatient) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        resp = c.post(
+            "/openai/v1/audio/transcriptions",
+            data={"model": "whisper-large-v3", "url": url, "language": "en"},
+        )
+    error = _error(resp, 504)
+    assert error["code"] == "job_still_running"
+    found = re.search(r"/v1/jobs/(job_[0-9a-f]+)", error["message"])
+    assert found, error["message"]
+    job_id = found.group(1)
+    assert client.get(f"/v1/jobs/{job_id}").json()["status"] in ("queued", "processing")
+    gate.release.set()
+    assert wait_until_done(client, job_id)["status"] == "succeeded"  # kept, and it went on
 
 
 @pytest.mark.parametrize(
@@ -534,6 +526,9 @@ def test_a_job_cancelled_while_queued_never_runs(
         ("/openai/v1/audio/transcriptions", {"model": "whisper-large-v3"}),
     ],
 )
+# --- 12, 13. requests refused up front ------------------------------------------------------------
+
+
 def test_a_file_and_a_url_together_are_a_400(
     client: httpx.Client,
     media_server: str,

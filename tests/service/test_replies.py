@@ -8,6 +8,7 @@ import av
 import httpx
 import pytest
 
+from tests.groq_server import Fault, GroqServer
 from tests.measures import assert_english_translation_of_spanish, wer
 from tests.service.conftest import SAMPLES
 from tests.service.harness import wait_until_done
@@ -106,3 +107,33 @@ def test_spoken_translation(client: httpx.Client) -> None:
     # The translation, spoken by Piper and heard back by tiny.en: measured recall 0.42 and
     # Spanish share 0.0 (tiny.en hears "Sala Grande" as English words).
     assert_english_translation_of_spanish(_heard(client, audio, "translation.wav"))
+
+
+def test_a_transient_chat_failure_is_retried_and_the_reply_made(
+    client: httpx.Client, provider_server: GroqServer
+) -> None:
+    """The reply is its own step with its own retries: a chat endpoint that is briefly
+    unavailable costs a retry, not the job."""
+    provider_server.clear()
+    provider_server.fail_next(Fault.error(503, "over capacity"))
+    job = _job(client, reply="chat", reply_format="wav")
+    assert job["reply_error"] is None
+    chats = [r for r in provider_server.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 2  # the 503, then the answer
+    resp = client.get(f"/v1/jobs/{job['id']}/speech")
+    assert resp.status_code == 200 and resp.headers["content-type"] == "audio/wav"
+
+
+def test_a_reply_that_cannot_be_made_does_not_fail_the_transcript(
+    client: httpx.Client, provider_server: GroqServer
+) -> None:
+    provider_server.clear()
+    provider_server.fail_next(Fault.error(401, "Invalid API Key"))
+    job = _job(client, reply="chat")  # succeeded: the transcript is done
+    assert job["reply_error"]["code"] == "provider_auth_failed"
+    text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "text"}).text
+    assert wer((SAMPLES / "short.txt").read_text(), text) <= 0.05  # measured 0.0
+    resp = client.get(f"/v1/jobs/{job['id']}/speech")
+    assert resp.status_code == 502, resp.text
+    assert resp.json()["error"]["code"] == "provider_auth_failed"
+    assert len(provider_server.requests) == 1  # a rejected key is not retried

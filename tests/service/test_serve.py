@@ -49,18 +49,25 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
     try:
         line = _read_line(proc, 120)
         m = re.match(
-            r"audiosvc ready: (http://\S+) \(embedded redis (redis://\S+), 1 worker;", line
+            r"audiosvc ready: (http://\S+) \(embedded redis (redis://\S+), 1 speech worker and "
+            r"an io worker;",
+            line,
         )
         assert m, line
         children = psutil.Process(proc.pid).children(recursive=True)
         assert any("redis-server" in " ".join(c.cmdline()) for c in children)
-        assert any("celery" in " ".join(c.cmdline()) for c in children)
+        lanes = {
+            c.cmdline()[c.cmdline().index("--queues") + 1]
+            for c in children
+            if "--queues" in c.cmdline()
+        }
+        assert lanes == {"interactive,batch", "io"}  # the engine never waits on the network
         with httpx.Client(base_url=m.group(1), timeout=60) as client:
             assert client.get("/healthz").json() == {
                 "status": "ok",
                 "api": True,
                 "redis": True,
-                "workers": 1,
+                "workers": 2,
             }
             with (SAMPLES / "short.wav").open("rb") as f:
                 job = client.post(

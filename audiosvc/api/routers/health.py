@@ -13,20 +13,12 @@ from audiosvc.api.deps import ServicesDep
 router = APIRouter()
 
 
-def _workers() -> int:
-    from workers.celery_app import app as celery_app
-
-    with celery_app.connection_for_write() as conn:  # fresh: survives Redis restarts
-        replies = celery_app.control.ping(timeout=1.0, connection=conn) or []
-    return len(replies)
-
-
 @router.get("/healthz")
 async def healthz(svc: ServicesDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok", "api": True, "redis": False, "workers": 0}
     try:
         body["redis"] = bool(await run_in_threadpool(svc.store.r.ping))
-        body["workers"] = await run_in_threadpool(_workers)
+        body["workers"] = await run_in_threadpool(svc.queue.workers)
     except Exception as exc:
         body["detail"] = f"{type(exc).__name__}: {exc}"
     if not body["redis"]:

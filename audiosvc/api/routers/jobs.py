@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import redis.asyncio as aioredis
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, ServicesDep
-from audiosvc.api.enqueue import revoke
 from audiosvc.api.intake import accept
+from audiosvc.api.watch import watch
 from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
 from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
-from audiosvc.jobs import TERMINAL, Job, JobStore, public_view
+from audiosvc.jobs import TERMINAL, Job, public_view
 from audiosvc.settings import Settings
 from audiosvc.subtitles import SubtitleLimits
 
@@ -120,6 +120,8 @@ async def get_speech(job_id: str, svc: ServicesDep, who: CallerDep) -> Response:
             f"job {job_id} is {job.status}; the reply exists once it has succeeded",
             code="job_not_ready",
         )
+    if job.reply_error is not None:  # the transcript is there; the reply could not be made
+        raise job.reply_error.as_exception()
     fmt = job.options.reply_format
     path = svc.storage.reply_path(job_id, fmt)
     stem = Path(job.filename or job_id).stem or job_id
@@ -135,27 +137,14 @@ def _sse(data: dict[str, Any]) -> str:
 async def job_events(job_id: str, svc: ServicesDep, who: CallerDep) -> StreamingResponse:
     """Server-sent events: the job's state now, then at every change, until it ends."""
     await run_in_threadpool(_get, svc, who, job_id)
-    url = svc.settings.redis_url or ""
 
     async def stream() -> AsyncIterator[str]:
-        client = aioredis.from_url(url)
-        pubsub = client.pubsub()
-        await pubsub.subscribe(JobStore.channel(job_id))  # before reading: nothing is missed
         try:
-            job = await run_in_threadpool(svc.store.get, job_id)
-            yield _sse(public_view(job, {}))
-            while not job.terminal:
-                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15.0)
-                if msg is None:
-                    yield ": keep-alive\n\n"
-                job = await run_in_threadpool(svc.store.get, job_id)
-                if msg is not None or job.terminal:
-                    yield _sse(public_view(job, {}))
+            async with contextlib.aclosing(watch(svc, job_id, tick=15.0)) as changes:
+                async for job in changes:
+                    yield ": keep-alive\n\n" if job is None else _sse(public_view(job, {}))
         except (asyncio.CancelledError, AudiosvcError):
             return
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await client.aclose()
 
     return StreamingResponse(
         stream(),
@@ -176,7 +165,7 @@ async def delete_job(job_id: str, request: Request, svc: ServicesDep, who: Calle
     cancelled = await run_in_threadpool(
         lambda: svc.store.set_status(job_id, "cancelled", allow_from={"queued", "processing"})
     )
-    await run_in_threadpool(revoke, svc.store.task_ids(job_id))
+    await run_in_threadpool(svc.queue.revoke, svc.store.task_ids(job_id))
     await run_in_threadpool(svc.storage.delete, job_id)
     if cancelled is None:  # it ended meanwhile
         cancelled = await run_in_threadpool(svc.store.get, job_id)

@@ -13,7 +13,6 @@ import itertools
 import time
 from typing import Annotated, Any, Literal
 
-import redis.asyncio as aioredis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,14 +27,16 @@ from audiosvc.api.schemas import (
     TRANSLATION_REQUEST,
     multipart,
 )
+from audiosvc.api.watch import watch
 from audiosvc.errors import (
     AudiosvcError,
     InvalidRequestError,
     NotFoundError,
     ProviderBadRequest,
+    StillRunningError,
 )
 from audiosvc.formats import CONTENT_TYPES, OutputFormat, parse_format, render
-from audiosvc.jobs import Job, JobStore
+from audiosvc.jobs import Job
 from audiosvc.media import decode
 from audiosvc.models import MODEL_ALIASES, resolve_model
 from audiosvc.pipeline import transcribe_audio
@@ -53,26 +54,28 @@ _TRANSLATION_FIELDS = frozenset({"model", "prompt", "response_format", "temperat
 
 
 async def _wait(svc: Services, job_id: str) -> Job:
-    """Until the job ends (Redis pub/sub; the state is re-read after subscribing)."""
-    client = aioredis.from_url(svc.settings.redis_url or "")
-    pubsub = client.pubsub()
-    await pubsub.subscribe(JobStore.channel(job_id))
-    try:
-        while True:
-            job = await run_in_threadpool(svc.store.get, job_id)
-            if job.terminal:
-                return job
-            await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-    finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await client.aclose()
+    """Until the job ends (Redis pub/sub; the state is re-read after subscribing), for at
+    most ``sync_wait_seconds``: then a 504 that names the job, which is kept and goes on."""
+    deadline = time.monotonic() + svc.settings.sync_wait_seconds
+    status = "queued"
+    async with contextlib.aclosing(watch(svc, job_id, tick=1.0)) as changes:
+        async for job in changes:
+            if job is not None:
+                if job.terminal:
+                    return job
+                status = job.status
+            if time.monotonic() >= deadline:
+                raise StillRunningError(
+                    f"the job is still {status} after {svc.settings.sync_wait_seconds:g} s;"
+                    f" it goes on: follow it at /v1/jobs/{job_id}"
+                )
+    raise AssertionError("watch() ends only with a finished job")
 
 
 def _job_error(job: Job) -> AudiosvcError:
-    err = AudiosvcError(job.error.message if job.error else f"the job was {job.status}")
     if job.error is not None:
-        err.code, err.type, err.status = job.error.code, job.error.type, job.error.status
-    return err
+        return job.error.as_exception()
+    return AudiosvcError(f"the job was {job.status}")
 
 
 async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> Response:
@@ -85,7 +88,10 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
     got = await receive(
         request, svc, who, allowed=allowed, task=task, required=("model",), check=check
     )
-    job = got.job
+    # Its chunks take the interactive lane: never behind a long job's.
+    job = got.job.model_copy(
+        update={"options": got.job.options.model_copy(update={"interactive": True})}
+    )
     if _quick(got, svc):
         # A short clip for a remote provider: no queue, straight to the provider (the API
         # only decodes, encodes FLAC and runs the speech gate; the provider does the rest).
@@ -95,7 +101,7 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
             await run_in_threadpool(svc.storage.delete, job.id)
     else:
         await submit(svc, job)
-        job = await _wait(svc, job.id)
+        job = await _wait(svc, job.id)  # past the deadline: a 504, and the job is kept
         try:
             if job.status != "succeeded":
                 raise _job_error(job)
@@ -168,34 +174,20 @@ _SPEECH_TYPES = {"flac": "audio/flac", "mp3": "audio/mpeg", "mulaw": "audio/basi
 
 @router.post("/audio/speech")
 async def speech(body: SpeechRequest, svc: ServicesDep, who: CallerDep) -> StreamingResponse:
-    """Piper speaks the text sentence by sentence; audio streams as each sentence is ready.
-    With a remote provider configured, its speech endpoint speaks instead (Groq's playai-tts
-    and Orpheus models, or OpenAI's)."""
-    from audiosvc.encode import iter_encode_audio
-    from audiosvc.tts import PiperTTS, resolve_voice
+    """The provider speaks: Piper locally, sentence by sentence, the audio streaming as each
+    sentence is ready; with a remote provider configured, its speech endpoint (Groq's
+    playai-tts and Orpheus models, or OpenAI's). The same path as a job's spoken reply."""
+    if svc.settings.resolved_provider() == "local":
+        from audiosvc.tts import resolve_voice
 
-    if svc.settings.resolved_provider() != "local":
-        return await _remote_speech(body, svc)
-
-    if body.model not in SPEECH_MODELS:
-        raise InvalidRequestError(
-            f"model {body.model!r} cannot speak here; use one of: {', '.join(SPEECH_MODELS)}",
-            param="model",
-        )
+        if body.model not in SPEECH_MODELS:
+            raise InvalidRequestError(
+                f"model {body.model!r} cannot speak here; use one of: {', '.join(SPEECH_MODELS)}",
+                param="model",
+            )
+        resolve_voice(body.voice)  # 400 naming the valid voices, before any audio is sent
     if not body.input.strip():
         raise InvalidRequestError("input is empty", param="input")
-    resolve_voice(body.voice)  # 400 naming the valid voices, before any audio is sent
-    tts = PiperTTS(voice=body.voice)
-    stream = iter_encode_audio(
-        tts.synthesize(body.input, voice=body.voice, speed=body.speed),
-        tts.sample_rate,
-        body.response_format,
-        out_rate=body.sample_rate,
-    )
-    return StreamingResponse(stream, media_type=_SPEECH_TYPES[body.response_format])
-
-
-async def _remote_speech(body: SpeechRequest, svc: Services) -> StreamingResponse:
     options = SpeechOptions(
         model=body.model,
         voice=body.voice,
