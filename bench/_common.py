@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,6 +31,22 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     result = fn()
     return result, time.perf_counter() - start
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def rotated(items: Sequence[T], round_: int) -> list[T]:
+    """The run order of round ``round_``: ``items`` rotated by the round number, so that no
+    variant always runs first (with two variants: alternating)."""
+    k = round_ % len(items)
+    return [*items[k:], *items[:k]]
+
+
+def spread(values: Sequence[float], digits: int = 1) -> str:
+    """``min-max`` of repeated runs, to show the noise around a median."""
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
 
 
 def table(rows: list[list[str]]) -> str:

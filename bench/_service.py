@@ -1,17 +1,20 @@
-"""Start the real service for a benchmark: redis-server, a worker, and `audiosvc api`, each
-a process, so the API's memory can be measured on its own."""
+"""Start the real service for a benchmark as `audiosvc serve` lays it out: redis-server, a
+speech worker (the interactive and batch lanes), an io worker (threads) and `audiosvc api`,
+each a process, so the API's memory can be measured on its own. The workers can be stopped
+and fresh ones started (cold workers: new interpreters, models not loaded)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -19,9 +22,23 @@ from _common import ROOT
 
 sys.path.insert(0, str(ROOT))
 
+from audiosvc import jobqueue
 from audiosvc.redis_server import EmbeddedRedis, free_port
-from audiosvc.runner import _wait_for_worker, worker_command, worker_env
+from audiosvc.runner import wait_for_worker, worker_command, worker_env
 from audiosvc.settings import Settings
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM (a worker's warm shutdown), then SIGKILL, to the process group we started."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @dataclass
@@ -29,10 +46,47 @@ class Running:
     url: str
     api_pid: int
     data_dir: Path
+    redis_url: str
+    settings: Settings
+    worker_cmds: list[list[str]]  # the speech worker's, then the io worker's
+    worker_env: dict[str, str]
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
+
+    def start_workers(self, *, wait_ready: bool = True) -> None:
+        """Start fresh worker processes (models load on their first task)."""
+        assert not self.workers, "workers are running"
+        with (self.data_dir / "worker.log").open("ab") as log:
+            for cmd in self.worker_cmds:
+                self.workers.append(
+                    subprocess.Popen(
+                        cmd,
+                        env=self.worker_env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        if wait_ready:
+            n = len(self.workers)
+            ready = wait_for_worker(self.settings, self.redis_url, self.workers[0], 60, count=n)
+            assert ready, "workers did not start"
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            _stop(proc)
+        self.workers = []
+
+    @property
+    def pids(self) -> list[int]:
+        """The API's and the workers' process ids."""
+        return [self.api_pid, *(p.pid for p in self.workers)]
 
 
 @contextlib.contextmanager
-def service(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[Running]:
+def service(
+    env: dict[str, str] | None = None, workers: int = 1, *, start_workers: bool = True
+) -> Iterator[Running]:
+    """``workers``: processes of the speech worker (threads, with a remote provider)."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         redis = EmbeddedRedis(data / "redis").start()
@@ -47,28 +101,27 @@ def service(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[Run
         os.environ.update({k: v for k, v in base.items() if k.startswith("AUDIOSVC_")})
         settings = Settings()
         port = free_port()
-        procs: list[subprocess.Popen[bytes]] = []
+        running: Running | None = None
+        api: subprocess.Popen[bytes] | None = None
         try:
             wenv = worker_env(
                 settings.model_copy(update={"worker_concurrency": workers}), redis.url
             ) | {k: v for k, v in base.items()}
-            log = (data / "worker.log").open("ab")
-            worker = subprocess.Popen(
-                worker_command(workers, "WARNING", settings),
-                env=wenv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            procs.append(worker)
             api = subprocess.Popen(
                 [sys.executable, "-m", "audiosvc.cli", "api", "--port", str(port)],
                 env=base,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
-            procs.append(api)
-            assert _wait_for_worker(redis.url, worker, 60), "worker did not start"
             url = f"http://127.0.0.1:{port}"
+            cmds = [
+                worker_command(workers, "WARNING", settings, lanes)
+                for lanes in (jobqueue.SPEECH_LANES, (jobqueue.IO,))
+            ]
+            running = Running(url, api.pid, data, redis.url, settings, cmds, wenv)
+            if start_workers:
+                running.start_workers()
             deadline = time.monotonic() + 30
             while True:
                 try:
@@ -78,15 +131,12 @@ def service(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[Run
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)  # waiting for a server to listen
-            yield Running(url, api.pid, data)
+            yield running
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            if running is not None:
+                running.stop_workers()
+            if api is not None:
+                _stop(api)
             redis.stop()
 
 
@@ -97,12 +147,21 @@ def submit(client: httpx.Client, path: Path, **fields: str) -> str:
     return str(resp.json()["id"])
 
 
-def wait(client: httpx.Client, job_id: str, timeout: float = 1800) -> dict[str, object]:
-    """Follow the job's server-sent events to its end."""
+def follow(
+    client: httpx.Client, job_id: str, timeout: float = 1800
+) -> Iterator[tuple[float, dict[str, object]]]:
+    """The job's server-sent events, each with the time.monotonic() it arrived at."""
     with client.stream("GET", f"/v1/jobs/{job_id}/events", timeout=timeout) as resp:
         for line in resp.iter_lines():
             if line.startswith("data: "):
-                last = json.loads(line[6:])
+                yield time.monotonic(), json.loads(line[6:])
+
+
+def wait(client: httpx.Client, job_id: str, timeout: float = 1800) -> dict[str, object]:
+    """Follow the job's server-sent events to its end."""
+    last: dict[str, object] = {}
+    for _, event in follow(client, job_id, timeout):
+        last = event
     job: dict[str, object] = client.get(f"/v1/jobs/{job_id}").json()
     assert last["status"] == job["status"]
     return job
