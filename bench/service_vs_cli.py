@@ -138,7 +138,7 @@ def main() -> None:
     )
     rows = [["comparison", "path", "wall s", "runs s", "x CLI", "CPU s", "runs s", "x CLI CPU"]]
     for kind, cli_label, svc_label in [
-        ("warm", "CLI work in this process, model loaded", "service, upload to done, worker warm"),
+        ("warm", "CLI work in this process, model loaded", "service, upload to done, workers warm"),
         ("cold", "CLI, process start to exit", "service, upload to done, fresh workers"),
     ]:
         for label, key in [(cli_label, "CLI"), (svc_label, "svc")]:
