@@ -71,6 +71,9 @@ def configure(app: Celery, settings: Settings, redis_url: str | None = None) -> 
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
+        # The lane of every task whose lane does not depend on its job (a job's chunks and
+        # stitch take the lane its length and origin decide, set when they are sent).
+        task_routes={PREPARE: {"queue": IO}, NOTIFY: {"queue": IO}, SPEAK: {"queue": INTERACTIVE}},
         task_default_queue=BATCH,
     )
 
@@ -84,7 +87,7 @@ class CeleryQueue:
 
     def enqueue(self, job_id: str) -> str:
         try:
-            return str(self.app.send_task(PREPARE, args=[job_id], queue=IO, retry=True).id)
+            return str(self.app.send_task(PREPARE, args=[job_id], retry=True).id)
         except Exception as exc:  # the broker is unreachable
             raise ServiceUnavailableError(
                 f"the job queue is unavailable ({type(exc).__name__}); try again"

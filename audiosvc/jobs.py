@@ -77,6 +77,10 @@ class JobError(BaseModel):
     type: str = "internal_error"
     status: int = 500  # the HTTP status this error maps to (for requests that wait on jobs)
 
+    def public(self) -> dict[str, str]:
+        """What a user sees of it (views, webhooks)."""
+        return {"code": self.code, "message": self.message}
+
     def as_exception(self) -> AudiosvcError:
         """The error again, to answer a request with (same message, code and status)."""
         err = AudiosvcError(self.message)
@@ -352,9 +356,7 @@ def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
         "finished_at": _iso(job.finished_at),
         "duration": job.duration,
         "progress": job.progress.model_dump(),
-        "error": job.error.model_dump(include={"code", "message"}) if job.error else None,
-        "reply_error": (
-            job.reply_error.model_dump(include={"code", "message"}) if job.reply_error else None
-        ),
+        "error": job.error.public() if job.error else None,
+        "reply_error": job.reply_error.public() if job.reply_error else None,
         "links": links,
     }

@@ -236,7 +236,7 @@ def webhook_payload(job: Job, base: str = "") -> bytes:
         {
             "id": job.id,
             "status": job.status,
-            "error": job.error.model_dump(include={"code", "message"}) if job.error else None,
+            "error": job.error.public() if job.error else None,
             "links": links(job.id, base, reply=job.options.reply is not None),
         },
         separators=(",", ":"),

@@ -46,7 +46,7 @@ def _failed(job_id: str, exc: BaseException) -> None:
     else:
         log.exception("job %s failed unexpectedly", job_id, exc_info=exc)
     if service.fail(job_id, _store(), error) is not None:
-        notify.apply_async(args=[job_id], queue=jobqueue.IO)
+        notify.delay(job_id)
 
 
 @app.task(name=jobqueue.PREPARE, bind=True)
@@ -92,9 +92,9 @@ def stitch(self: Task, _results: Any, job_id: str) -> bool:
     if done is None:
         return False
     if done.status == "succeeded":
-        notify.apply_async(args=[job_id], queue=jobqueue.IO)
+        notify.delay(job_id)
     else:  # a spoken reply to make: its own task, with its own retries
-        speak.apply_async(args=[job_id], queue=jobqueue.INTERACTIVE)
+        speak.delay(job_id)
     return True
 
 
@@ -116,7 +116,7 @@ def speak(self: Task, job_id: str) -> bool:
             job_id, _store(), AudiosvcError(f"internal error while speaking ({type(exc).__name__})")
         )
     if done is not None:
-        notify.apply_async(args=[job_id], queue=jobqueue.IO)
+        notify.delay(job_id)
     return done is not None
 
 
