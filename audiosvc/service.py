@@ -11,6 +11,7 @@ Every step first checks that the job is still wanted (not cancelled or failed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -212,9 +213,16 @@ def cleanup_expired(store: JobStore, storage: Storage, ttl: float) -> list[str]:
     """Delete finished jobs (record and files) older than ``ttl`` seconds."""
     gone = store.expired(time.time() - ttl)
     for job_id in gone:
-        storage.delete(job_id)
-        store.delete(job_id)
+        forget(job_id, store, storage)
     return gone
+
+
+def forget(job_id: str, store: JobStore, storage: Storage) -> None:
+    """Delete a job and everything of it on disk; a job already gone (deleted meanwhile, by
+    a user or another API's sweep) is no error."""
+    storage.delete(job_id)
+    with contextlib.suppress(NotFoundError):
+        store.delete(job_id)
 
 
 def links(job_id: str, base: str = "", *, reply: bool = False) -> dict[str, str]:

@@ -159,8 +159,7 @@ async def delete_job(job_id: str, request: Request, svc: ServicesDep, who: Calle
     delete its files; a finished job is deleted outright."""
     job = await run_in_threadpool(_get, svc, who, job_id)
     if job.terminal:
-        await run_in_threadpool(svc.storage.delete, job_id)
-        await run_in_threadpool(svc.store.delete, job_id)
+        await run_in_threadpool(service.forget, job_id, svc.store, svc.storage)
         return {"id": job_id, "object": "job", "deleted": True}
     cancelled = await run_in_threadpool(
         lambda: svc.store.set_status(job_id, "cancelled", allow_from={"queued", "processing"})

@@ -31,7 +31,6 @@ from audiosvc.api.watch import watch
 from audiosvc.errors import (
     AudiosvcError,
     InvalidRequestError,
-    NotFoundError,
     ProviderBadRequest,
     StillRunningError,
 )
@@ -108,7 +107,7 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
             transcript = await run_in_threadpool(service.load_transcript, job.id, svc.storage)
         finally:
             # The answer (or the error) is the result: nothing of a synchronous request is kept.
-            await run_in_threadpool(_forget, svc, job.id)
+            await run_in_threadpool(service.forget, job.id, svc.store, svc.storage)
     fmt = formats[0]
     body = render(
         transcript,
@@ -117,12 +116,6 @@ async def _transcribe(request: Request, svc: Services, who: Any, task: Task) -> 
         granularities=job.options.timestamp_granularities,
     )
     return Response(body, media_type=CONTENT_TYPES[fmt])
-
-
-def _forget(svc: Services, job_id: str) -> None:
-    svc.storage.delete(job_id)
-    with contextlib.suppress(NotFoundError):  # deleted meanwhile (DELETE /v1/jobs/{id})
-        svc.store.delete(job_id)
 
 
 def _quick(got: Received, svc: Services) -> bool:
