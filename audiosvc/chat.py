@@ -1,10 +1,14 @@
 """A reply to a transcript from an OpenAI-compatible chat-completions endpoint (Groq's
-``/openai/v1/chat/completions``, OpenAI's, or any compatible server)."""
+``/openai/v1/chat/completions``, OpenAI's, or any compatible server).
+
+One attempt per call: a transient failure raises a retryable error, and the ``speak`` task
+that asked reschedules itself under :mod:`audiosvc.retry`'s policy."""
 
 from __future__ import annotations
 
 import httpx
 
+from audiosvc import retry
 from audiosvc.errors import (
     ProviderAuthError,
     ProviderBadRequest,
@@ -45,9 +49,11 @@ def reply_to(transcript: str, settings: Settings, *, timeout: float = 60.0) -> s
             f"the chat endpoint rejected the key ({resp.status_code})",
             provider_status=resp.status_code,
         )
-    if resp.status_code >= 500 or resp.status_code in (408, 429):
+    if retry.retryable_status(resp.status_code):
         raise ProviderUnavailable(
-            f"the chat endpoint failed ({resp.status_code})", provider_status=resp.status_code
+            f"the chat endpoint failed ({resp.status_code})",
+            provider_status=resp.status_code,
+            retry_after=retry.retry_after(resp.headers),
         )
     if resp.status_code >= 400:
         raise ProviderBadRequest(

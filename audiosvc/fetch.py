@@ -20,6 +20,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
+from audiosvc import retry
+from audiosvc.deadline import Deadline
 from audiosvc.errors import InvalidRequestError
 from audiosvc.storage import UploadWriter
 
@@ -84,6 +86,14 @@ class DownloadStopped(Exception):
     """``should_stop`` said so (the job was cancelled): not the URL's fault."""
 
 
+class _Transient(Exception):
+    """A failure before the first byte that the same request may not meet again."""
+
+    def __init__(self, what: str, retry_after: float | None = None) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
 def download(
     url: str,
     writer: UploadWriter,
@@ -94,42 +104,76 @@ def download(
     should_stop: Callable[[], bool] = lambda: False,
     max_redirects: int = 5,
     resolver: Resolver = resolve,
+    policy: retry.Policy | None = None,
 ) -> str | None:
     """Stream ``url`` into ``writer`` (its size limit applies); returns a file name.
 
     Every wait has a bound: ``timeout`` for each read (a server that goes silent), and
-    ``max_seconds`` for the whole download, checked as data arrives (a server that trickles a
-    byte at a time). ``should_stop`` is asked about once a second; when it says yes, the
-    download ends with :class:`DownloadStopped`."""
+    ``max_seconds`` for the whole download, retries included, however slowly the server
+    trickles its headers or its body. ``should_stop`` is asked about once a second while data
+    arrives; when it says yes, the download ends with :class:`DownloadStopped`. A transient
+    failure before the first byte (no connection, a timeout, a retryable status) is retried
+    under ``policy`` (:mod:`audiosvc.retry`; none by default); once bytes have arrived, a
+    failure is final (the writer cannot take them back)."""
     started = time.monotonic()
-    asked = started
-    try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            for _ in range(max_redirects + 1):
-                validate_url(url, allow_private=allow_private, resolver=resolver)
-                with client.stream("GET", url) as resp:
+    with Deadline(max_seconds) as deadline:
+
+        def attempt() -> str | None:
+            return _fetch(
+                url, writer, deadline, timeout, should_stop, max_redirects, resolver, allow_private
+            )
+
+        try:
+            if policy is None:
+                return attempt()
+            retrying = policy.retrying(
+                lambda exc: isinstance(exc, _Transient) and not deadline.expired,
+                deadline=max_seconds if max_seconds != float("inf") else None,
+            )
+            return retrying(attempt)
+        except (_Transient, httpx.HTTPError) as exc:
+            if deadline.expired or time.monotonic() - started > max_seconds:
+                raise InvalidRequestError(
+                    f"fetching the url took longer than {max_seconds:g} s", param="url"
+                ) from exc
+            raise InvalidRequestError(f"fetching the url failed: {exc}", param="url") from exc
+
+
+def _fetch(
+    url: str,
+    writer: UploadWriter,
+    deadline: Deadline,
+    timeout: float,
+    should_stop: Callable[[], bool],
+    max_redirects: int,
+    resolver: Resolver,
+    allow_private: bool,
+) -> str | None:
+    """One attempt: follow redirects (checking each host), stream the body to ``writer``."""
+    asked = time.monotonic()
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for _ in range(max_redirects + 1):
+            validate_url(url, allow_private=allow_private, resolver=resolver)
+            try:
+                with client.stream("GET", url, extensions=deadline.extensions) as resp:
                     if resp.is_redirect:
                         url = urljoin(url, resp.headers.get("location", ""))
                         continue
                     if resp.status_code >= 400:
-                        raise InvalidRequestError(
-                            f"fetching the url failed: HTTP {resp.status_code}", param="url"
-                        )
+                        what = f"HTTP {resp.status_code}"
+                        if retry.retryable_status(resp.status_code):
+                            raise _Transient(what, retry.retry_after(resp.headers))
+                        raise InvalidRequestError(f"fetching the url failed: {what}", param="url")
                     for block in resp.iter_bytes():  # as it comes: no waiting to fill a block
                         writer.write(block)
                         now = time.monotonic()
-                        if now - started > max_seconds:
-                            raise InvalidRequestError(
-                                f"fetching the url took longer than {max_seconds:g} s",
-                                param="url",
-                            )
                         if now - asked >= 1.0:
                             asked = now
                             if should_stop():
                                 raise DownloadStopped(url)
                     return _filename(resp)
-    except httpx.HTTPError as exc:
-        raise InvalidRequestError(
-            f"fetching the url failed: {type(exc).__name__}", param="url"
-        ) from exc
+            except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                if writer.size:
+                    raise
+                raise _Transient(type(exc).__name__) from exc
     raise InvalidRequestError("fetching the url failed: too many redirects", param="url")

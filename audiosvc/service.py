@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audiosvc import jobqueue, pipeline
+from audiosvc import jobqueue, pipeline, retry
 from audiosvc.chat import reply_to
 from audiosvc.chunking import ChunkParams, plan_chunks
 from audiosvc.errors import AudiosvcError, NotFoundError
@@ -87,6 +87,7 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
                     timeout=settings.url_fetch_timeout,
                     max_seconds=settings.url_fetch_max_seconds,
                     should_stop=lambda: _unwanted(job_id, store),  # cancelled meanwhile
+                    policy=retry.in_process(settings),
                 )
         except DownloadStopped:
             storage.delete(job_id)  # cancelled: nothing of the job stays

@@ -6,23 +6,24 @@ Verification, for receivers: the request carries ``Audiosvc-Timestamp`` (Unix se
 constant time, and reject timestamps more than five minutes old (replays).
 :func:`verify` does exactly that.
 
-Delivery is one attempt per call; the caller retries ``retry`` outcomes (timeouts, 408, 429,
-5xx) with backoff and never retries ``give_up`` ones (other 4xx, redirects, bad URLs).
+Delivery is one attempt per call, bounded in total time; the caller retries ``retry``
+outcomes (timeouts, and the statuses :mod:`audiosvc.retry` names) under its policy and never
+retries ``give_up`` ones (other 4xx, redirects, bad URLs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import httpx
 
-from audiosvc.providers.openai_compat import parse_retry_after
+from audiosvc import retry
+from audiosvc.deadline import Deadline
 
 SIGNATURE_HEADER = "Audiosvc-Signature"
 TIMESTAMP_HEADER = "Audiosvc-Timestamp"
@@ -70,39 +71,43 @@ class DeliveryResult:
     detail: str = ""
 
 
-def deliver(
-    url: str,
-    body: bytes,
-    *,
-    secret: str | None,
-    timeout: float,
-    client: httpx.Client | None = None,
-) -> DeliveryResult:
-    """One POST; never raises for network trouble."""
-    own = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+# What is read of a receiver's answer: its status, and this much of its body for the log.
+MAX_ANSWER_BYTES = 1024
+
+
+def deliver(url: str, body: bytes, *, secret: str | None, timeout: float) -> DeliveryResult:
+    """One POST, ``timeout`` seconds in all (connect, send, the whole answer), so a receiver
+    that trickles its answer cannot hold an io thread; never raises for network trouble."""
     try:
-        resp = http.post(url, content=body, headers=signed_headers(body, secret))
+        with (
+            Deadline(timeout) as deadline,
+            httpx.Client(timeout=timeout, follow_redirects=False) as http,
+            http.stream(
+                "POST",
+                url,
+                content=body,
+                headers=signed_headers(body, secret),
+                extensions=deadline.extensions,
+            ) as resp,
+        ):
+            text = b""
+            for block in resp.iter_bytes():
+                text += block
+                if len(text) >= MAX_ANSWER_BYTES:
+                    break
+            return _judge(resp, text[:MAX_ANSWER_BYTES].decode("utf-8", "replace"))
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
         return DeliveryResult("give_up", detail=str(exc))  # retrying cannot help
-    except (httpx.TimeoutException, httpx.TransportError) as exc:
+    except httpx.HTTPError as exc:
+        if deadline.expired:
+            return DeliveryResult("retry", detail=f"no complete answer within {timeout:g} s")
         return DeliveryResult("retry", detail=type(exc).__name__)
-    finally:
-        if own:
-            http.close()
+
+
+def _judge(resp: httpx.Response, text: str) -> DeliveryResult:
     status = resp.status_code
     if 200 <= status < 300:
         return DeliveryResult("delivered", status)
-    if status in (408, 429) or status >= 500:
-        return DeliveryResult("retry", status, parse_retry_after(resp.headers))
-    return DeliveryResult("give_up", status, detail=resp.text[:200])
-
-
-def backoff(
-    attempt: int,
-    base: float = 2.0,
-    cap: float = 600.0,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-    return rand() * min(cap, base * 2.0**attempt)
+    if retry.retryable_status(status):
+        return DeliveryResult("retry", status, retry.retry_after(resp.headers))
+    return DeliveryResult("give_up", status, detail=text[:200])

@@ -6,7 +6,7 @@ import contextlib
 import http.server
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 Handler = Callable[..., http.server.BaseHTTPRequestHandler]
 
@@ -24,26 +24,35 @@ def serving(handler: Handler | type[Any]) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def trickling(interval: float = 0.1) -> Iterator[tuple[str, threading.Event]]:
-    """An origin that answers 200 and then a byte every ``interval`` seconds, forever (until
-    the test ends): every read succeeds, so only a deadline on the whole download ends it.
-    Yields its URL and an event set once a request arrived."""
+def trickling(
+    interval: float = 0.1, *, where: Literal["body", "headers"] = "body"
+) -> Iterator[tuple[str, threading.Event]]:
+    """A server that answers GET and POST with a byte every ``interval`` seconds, forever
+    (until the client hangs up or the test ends): in the body of a 200, or (``headers``)
+    inside a header line that never ends. Every read succeeds, so only a deadline on the
+    whole exchange ends it. Yields its URL and an event set once a request arrived."""
     arrived = threading.Event()
     stop = threading.Event()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             arrived.set()
-            self.send_response(200)
-            self.send_header("content-type", "audio/wav")
-            self.send_header("content-length", str(1 << 30))
-            self.end_headers()
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            if where == "body":
+                self.send_response(200)
+                self.send_header("content-type", "audio/wav")
+                self.send_header("content-length", str(1 << 30))
+                self.end_headers()
+            else:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
             try:
                 while not stop.wait(interval):
-                    self.wfile.write(b"\0")
+                    self.wfile.write(b"a" if where == "headers" else b"\0")
                     self.wfile.flush()
             except OSError:  # the client hung up: what the test wants
                 pass
+
+        do_POST = do_GET
 
         def log_message(self, *args: object) -> None:
             pass

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from audiosvc import retry
 from audiosvc.errors import InvalidRequestError, TooLargeError
 from audiosvc.fetch import DownloadStopped, download, validate_url
 from audiosvc.storage import UploadWriter
@@ -108,14 +109,16 @@ def test_http_errors_and_size_limit(origin: str, tmp_path: Path) -> None:
         download(f"{origin}/clip.wav", w, allow_private=True, timeout=5)
 
 
-def test_a_trickling_url_ends_at_the_deadline(tmp_path: Path) -> None:
-    """A byte every 0.1 s: no read ever times out, the whole download does."""
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_trickling_url_ends_at_the_deadline(tmp_path: Path, where: str) -> None:
+    """A byte every 0.1 s, in the headers or the body: no read ever times out, the whole
+    download does, retries included."""
     with (
-        trickling() as (url, _),
+        trickling(where=where) as (url, _),  # type: ignore[arg-type]
         UploadWriter(tmp_path / "u", 10**9) as w,
         pytest.raises(InvalidRequestError, match=r"longer than 1 s"),
     ):
-        download(url, w, allow_private=True, timeout=5, max_seconds=1)
+        download(url, w, allow_private=True, timeout=5, max_seconds=1, policy=POLICY)
 
 
 def test_a_download_stops_when_asked(tmp_path: Path) -> None:
@@ -132,3 +135,50 @@ def test_a_download_stops_when_asked(tmp_path: Path) -> None:
     ):
         download(url, w, allow_private=True, timeout=5, should_stop=should_stop)
     assert len(asked) == 2 and asked[1] - asked[0] >= 0.9  # about once a second, not per byte
+
+
+POLICY = retry.Policy(max_retries=3, base=0.05, cap=0.1)
+
+
+@pytest.fixture
+def flaky_origin() -> Iterator[tuple[str, list[int]]]:
+    """/503-twice answers 503 (with Retry-After: 0) twice, then the file; /404 always 404."""
+    answered: list[int] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = 503 if self.path == "/503-twice" and answered.count(503) < 2 else 200
+            code = 404 if self.path == "/404" else code
+            answered.append(code)
+            self.send_response(code)
+            self.send_header("Retry-After", "0")
+            self.send_header("content-length", "4" if code == 200 else "0")
+            self.end_headers()
+            if code == 200:
+                self.wfile.write(b"RIFF")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serving(Handler) as url:
+        yield url, answered
+
+
+def test_transient_failures_before_the_first_byte_are_retried(
+    flaky_origin: tuple[str, list[int]], tmp_path: Path
+) -> None:
+    url, answered = flaky_origin
+    with UploadWriter(tmp_path / "a", 100) as w:
+        download(f"{url}/503-twice", w, allow_private=True, timeout=5, policy=POLICY)
+    assert answered == [503, 503, 200] and (tmp_path / "a").read_bytes() == b"RIFF"
+    with pytest.raises(InvalidRequestError, match="HTTP 404"), UploadWriter(tmp_path / "b", 9) as w:
+        download(f"{url}/404", w, allow_private=True, timeout=5, policy=POLICY)
+    assert answered[3:] == [404]  # not retried: the request's own fault
+
+
+def test_an_unreachable_url_fails_clearly_after_its_retries(tmp_path: Path) -> None:
+    with (
+        pytest.raises(InvalidRequestError, match="fetching the url failed: ConnectError"),
+        UploadWriter(tmp_path / "a", 100) as w,
+    ):
+        download("http://127.0.0.1:9/x.wav", w, allow_private=True, timeout=5, policy=POLICY)

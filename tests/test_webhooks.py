@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from audiosvc import webhooks
-from tests.localhttp import serving
+from tests.localhttp import serving, trickling
 
 
 def test_signature_verifies_only_with_the_right_secret_fresh_and_untampered() -> None:
@@ -72,7 +72,12 @@ def test_unreachable_is_retried_and_a_bad_url_is_not() -> None:
     assert webhooks.deliver("not a url", b"{}", secret=None, timeout=1).outcome == "give_up"
 
 
-def test_backoff_grows_with_jitter_and_stays_capped() -> None:
-    assert [webhooks.backoff(a, rand=lambda: 1.0) for a in range(4)] == [2, 4, 8, 16]
-    assert webhooks.backoff(30, rand=lambda: 1.0) == 600
-    assert webhooks.backoff(3, rand=lambda: 0.25) == 4
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout() -> None:
+    """One byte every 0.1 s, inside the status headers: no read ever times out, the
+    attempt does, and the next delivery is not held up."""
+    for where in ("headers", "body"):
+        with trickling(where=where) as (url, arrived):  # type: ignore[arg-type]
+            result = webhooks.deliver(url, b"{}", secret=None, timeout=1)
+        assert arrived.is_set()
+        assert result.outcome == "retry"
+        assert result.detail == "no complete answer within 1 s"

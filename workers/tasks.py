@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Task, chord
 
-from audiosvc import jobqueue, service, webhooks
+from audiosvc import jobqueue, retry, service, webhooks
 from audiosvc.errors import AudiosvcError, ProviderError
 from audiosvc.jobs import JobStore
 from audiosvc.settings import Settings, reveal
@@ -70,10 +70,9 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     try:
         return service.run_chunk(job_id, index, _store(), _storage(), _settings())
     except ProviderError as exc:
-        if exc.retryable and self.request.retries < CHUNK_MAX_RETRIES:
-            # Stay under the broker's visibility timeout, or the delayed task is redelivered.
-            cap = max(1.0, _settings().visibility_timeout / 2)
-            countdown = min(exc.retry_after or webhooks.backoff(self.request.retries), cap)
+        policy = retry.rescheduled(_settings(), CHUNK_MAX_RETRIES)
+        if exc.retryable and not policy.gives_up(self.request.retries):
+            countdown = policy.wait(self.request.retries, exc.retry_after)
             log.info("job %s chunk %s: %s; retrying in %.1f s", job_id, index, exc, countdown)
             raise self.retry(exc=exc, countdown=countdown) from exc
         _failed(job_id, exc)
@@ -103,8 +102,9 @@ def speak(self: Task, job_id: str) -> bool:
     try:
         done = service.speak(job_id, _store(), _storage(), _settings())
     except ProviderError as exc:
-        if exc.retryable and self.request.retries < SPEAK_MAX_RETRIES:
-            countdown = exc.retry_after or webhooks.backoff(self.request.retries, base=1.0)
+        policy = retry.rescheduled(_settings(), SPEAK_MAX_RETRIES)
+        if exc.retryable and not policy.gives_up(self.request.retries):
+            countdown = policy.wait(self.request.retries, exc.retry_after)
             log.info("job %s reply: %s; retrying in %.1f s", job_id, exc, countdown)
             raise self.retry(exc=exc, countdown=countdown) from exc
         done = service.reply_failed(job_id, _store(), exc)
@@ -135,7 +135,7 @@ def notify(self: Task, job_id: str) -> str:
     result = webhooks.deliver(
         url, body, secret=reveal(settings.webhook_secret), timeout=settings.webhook_timeout
     )
-    if result.outcome == "retry" and self.request.retries < settings.webhook_max_retries:
-        countdown = result.retry_after or webhooks.backoff(self.request.retries)
-        raise self.retry(countdown=min(countdown, settings.visibility_timeout / 2))
+    policy = retry.rescheduled(settings, settings.webhook_max_retries)
+    if result.outcome == "retry" and not policy.gives_up(self.request.retries):
+        raise self.retry(countdown=policy.wait(self.request.retries, result.retry_after))
     return result.outcome

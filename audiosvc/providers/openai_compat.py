@@ -3,24 +3,20 @@
 One :class:`OpenAICompatProvider` owns one ``httpx.Client`` (thread-safe, pooled), so the
 chunks of a long recording can be sent from several threads through it. Every attempt first
 takes a slot from the shared :class:`~audiosvc.ratelimit.RateLimiter`; transient failures
-(408, 409, 429, 5xx, timeouts, connection errors, and one unusable 2xx body) are retried with
-exponential backoff and full jitter, honouring the server's ``retry-after``; other 4xx fail
-at once with the provider's own message.
+(those :mod:`audiosvc.retry` names, and one unusable 2xx body) are retried under its policy;
+other 4xx fail at once with the provider's own message.
 """
 
 from __future__ import annotations
 
-import email.utils
 import io
 import json
 import math
-import random
 import time
 import warnings
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -31,6 +27,7 @@ with warnings.catch_warnings():  # pydub warns that no ffmpeg exists; wav needs 
     warnings.simplefilter("ignore", RuntimeWarning)
     from pydub import AudioSegment
 
+from audiosvc import retry
 from audiosvc.errors import (
     ProviderAuthError,
     ProviderBadRequest,
@@ -49,7 +46,6 @@ from audiosvc.transcript import Segment, Task, Transcript, Word, output_language
 T = TypeVar("T")
 
 CONNECT_TIMEOUT = 10.0
-RETRYABLE_STATUSES = frozenset({408, 409, 429})
 MAX_ERROR_CHARS = 300
 # An unusable 2xx body is retried this many times (like a 5xx), then raised.
 MAX_BAD_BODY_RETRIES = 1
@@ -94,7 +90,6 @@ class OpenAICompatProvider:
         self.speech_model = speech_model or default_speech[0]
         self.speech_voice = speech_voice or default_speech[1]
         self._sleep = sleep
-        self._rng = random.Random()
         self._client = httpx.Client(
             headers={"Authorization": f"Bearer {api_key}"},
             follow_redirects=False,
@@ -290,71 +285,62 @@ class OpenAICompatProvider:
         stream: bool,
         handle: Callable[[httpx.Response], T],
     ) -> T:
-        """Send with retries; ``handle`` turns a 2xx response into the result (and may raise
-        :class:`ProviderResponseError`). With ``stream``, ``handle`` owns the open response."""
-        s = self.settings
-        attempt = 0
+        """Send with :mod:`audiosvc.retry`'s policy; ``handle`` turns a 2xx response into the
+        result (and may raise :class:`ProviderResponseError`). With ``stream``, ``handle`` owns
+        the open response. Every attempt first takes its slot from the rate limiter."""
+        policy = retry.in_process(self.settings)
         bad_bodies = 0
-        while True:
+        rate_limited = 0
+
+        def attempt() -> T:
+            nonlocal bad_bodies, rate_limited
             if self.limiter is not None and audio_seconds is not None:
                 self.limiter.acquire(audio_seconds)
-            request = build()
-            failure: ProviderError
             try:
-                response = self._client.send(request, stream=stream)
+                response = self._client.send(build(), stream=stream)
             except httpx.TransportError as exc:
-                failure = self._transport_failure(exc, timeout)
-                failure.__cause__ = exc
-            else:
-                if response.is_success:
-                    try:
-                        return handle(response)
-                    except ProviderResponseError as exc:
-                        response.close()
-                        bad_bodies += 1
-                        if bad_bodies > MAX_BAD_BODY_RETRIES:
-                            raise
-                        failure = exc
-                else:
-                    try:
-                        if stream:
-                            response.read()
-                    except httpx.TransportError:
-                        pass  # the status line is enough; the message falls back to it
-                    finally:
-                        response.close()
-                    failure = self._status_failure(response)  # raises if not retryable
-
-            retry_after = failure.retry_after
-            delay = retry_after if retry_after is not None else self._backoff(attempt)
+                raise self._transport_failure(exc, timeout) from exc
+            if response.is_success:
+                try:
+                    return handle(response)
+                except ProviderResponseError:
+                    response.close()
+                    bad_bodies += 1
+                    raise
+            try:
+                if stream:
+                    response.read()
+            except httpx.TransportError:
+                pass  # the status line is enough; the message falls back to it
+            finally:
+                response.close()
+            failure = self._status_failure(response)
             if isinstance(failure, ProviderRateLimited) and self.limiter is not None:
                 # The key's budget is spent for every thread, not just this one.
-                self.limiter.penalize(delay)
-            if attempt >= s.max_retries or (retry_after is not None and delay > s.backoff_max):
-                # Out of attempts, or told to wait longer than we ever would: give up and let
-                # the caller reschedule with ``retry_after``.
-                raise failure
-            self._sleep(delay)
-            attempt += 1
+                told = failure.retry_after
+                self.limiter.penalize(told if told is not None else policy.backoff(rate_limited))
+                rate_limited += 1
+            raise failure
 
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-        s = self.settings
-        ceiling = min(s.backoff_max, s.backoff_base * 2.0 ** min(attempt, 60))
-        return self._rng.uniform(0.0, max(0.0, ceiling))
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, ProviderResponseError):
+                return bad_bodies <= MAX_BAD_BODY_RETRIES
+            return isinstance(exc, ProviderError) and exc.retryable
+
+        return policy.retrying(retryable, sleep=self._sleep)(attempt)
 
     def _status_failure(self, response: httpx.Response) -> ProviderError:
-        """The error for a non-2xx response: returned when retryable, raised otherwise."""
+        """The error for a non-2xx response."""
         status = response.status_code
         message = _error_message(response)
-        retry_after = parse_retry_after(response.headers)
+        retry_after = retry.retry_after(response.headers)
         if status == 429:
             return ProviderRateLimited(
                 f"{self.name} rate limit exceeded (429): {message}",
                 provider_status=status,
                 retry_after=retry_after,
             )
-        if status in RETRYABLE_STATUSES or status >= 500:
+        if retry.retryable_status(status):
             return ProviderUnavailable(
                 f"{self.name} is unavailable ({status}): {message}",
                 provider_status=status,
@@ -362,10 +348,10 @@ class OpenAICompatProvider:
             )
         text = f"{self.name} rejected the request ({status}): {message}"
         if status in (401, 403):
-            raise ProviderAuthError(text, provider_status=status)
+            return ProviderAuthError(text, provider_status=status)
         if status == 413:
-            raise ProviderRequestTooLarge(text, provider_status=status)
-        raise ProviderBadRequest(text, provider_status=status)
+            return ProviderRequestTooLarge(text, provider_status=status)
+        return ProviderBadRequest(text, provider_status=status)
 
     def _transport_failure(
         self, exc: httpx.TransportError, timeout: httpx.Timeout
@@ -541,32 +527,3 @@ def _error_message(response: httpx.Response) -> str:
     except httpx.ResponseNotRead:
         text = ""
     return text or response.reason_phrase or f"HTTP {response.status_code}"
-
-
-def parse_retry_after(
-    headers: Mapping[str, str], now: Callable[[], datetime] = lambda: datetime.now(UTC)
-) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or HTTP date)."""
-    ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            value = float(ms) / 1000
-            if math.isfinite(value) and value >= 0:
-                return value
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-        return value if math.isfinite(value) and value >= 0 else None
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now()).total_seconds())
