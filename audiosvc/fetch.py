@@ -128,6 +128,7 @@ def download(
                 return attempt()
             retrying = policy.retrying(
                 lambda exc: isinstance(exc, _Transient) and not deadline.expired,
+                call="download",
                 deadline=max_seconds if max_seconds != float("inf") else None,
             )
             return retrying(attempt)

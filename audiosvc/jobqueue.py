@@ -49,6 +49,10 @@ class JobQueue(Protocol):
         """How many workers answer a ping within ``timeout`` seconds."""
         ...
 
+    def depth(self) -> dict[str, int]:
+        """Tasks waiting in each lane (not those a worker holds)."""
+        ...
+
 
 def configure(app: Celery, settings: Settings, redis_url: str | None = None) -> None:
     """Point ``app`` at the settings' Redis (before its first use)."""
@@ -100,3 +104,16 @@ class CeleryQueue:
     def workers(self, timeout: float = 1.0) -> int:
         with self.app.connection_for_write() as conn:  # fresh: survives Redis restarts
             return len(self.app.control.ping(timeout=timeout, connection=conn) or [])
+
+    def depth(self) -> dict[str, int]:
+        # kombu keeps a Redis list per queue and priority step: "batch", "batch\x06\x163", ...
+        with self.app.connection_for_read() as conn:
+            client = conn.default_channel.client
+            steps = conn.default_channel.priority_steps
+            sep = conn.default_channel.sep
+            return {
+                lane: sum(
+                    int(client.llen(lane if step == 0 else f"{lane}{sep}{step}")) for step in steps
+                )
+                for lane in LANES
+            }

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import redis
 from pydantic import BaseModel, Field, field_validator
 
+from audiosvc import metrics
 from audiosvc.chunking import ChunkPlan
 from audiosvc.errors import AudiosvcError, NotFoundError
 from audiosvc.languages import LANGUAGES, language_code
@@ -216,6 +217,7 @@ class JobStore:
             pipe.zadd(self.index_key(job.owner), {job.id: job.created_at})
         pipe.execute()
         self.publish(job.id)
+        metrics.count("audiosvc_jobs", status=job.status)
         return job
 
     def update(
@@ -263,7 +265,14 @@ class JobStore:
             changes.setdefault("finished_at", now)
         if error is not None:
             changes["error"] = job_error(error)
-        return self.update(job_id, allow_from=allow_from, status=status, **changes)
+        job = self.update(job_id, allow_from=allow_from, status=status, **changes)
+        if job is not None:
+            metrics.count("audiosvc_jobs", status=status)
+            if status in TERMINAL:
+                metrics.observe("audiosvc_job_seconds", now - job.created_at, status=status)
+            if job.error is not None and status == "failed":
+                metrics.count("audiosvc_job_errors", code=job.error.code)
+        return job
 
     # --- chunks
     def chunk_result(self, job_id: str, index: int) -> Transcript | None:

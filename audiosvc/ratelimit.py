@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from audiosvc import metrics
 from audiosvc.errors import InvalidRequestError
 
 REQUEST_WINDOW = 60.0  # seconds: "requests per minute"
@@ -78,7 +79,9 @@ class RateLimiter:
                     if audio_seconds > 0:
                         self._audio.append((now, audio_seconds))
                         self._audio_total += audio_seconds
-                    return max(0.0, now - start)
+                    waited = max(0.0, now - start)
+                    metrics.count("audiosvc_ratelimit_wait_seconds", waited)
+                    return waited
             # Sleep outside the lock so other threads can record grants and penalties; the
             # budget is re-checked on waking because another thread may have taken the slot.
             self._sleep(max(wait, _MIN_SLEEP))

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 
 import tenacity
 
+from audiosvc import metrics
 from audiosvc.settings import Settings
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
@@ -105,13 +106,14 @@ class Policy:
         self,
         retryable: Callable[[BaseException], bool],
         *,
+        call: str,
         sleep: Callable[[float], None] = time.sleep,
         deadline: float | None = None,
     ) -> tenacity.Retrying:
         """A tenacity ``Retrying`` that calls a function until it returns, raises something
         not ``retryable``, runs out of retries, is told to wait longer than ``cap``, or
         has passed ``deadline`` seconds from now (the last wait is cut to fit). The last
-        exception is re-raised as is."""
+        exception is re-raised as is. Each retry counts in ``audiosvc_retries{call}``."""
         end = None if deadline is None else time.monotonic() + deadline
 
         def stop(state: tenacity.RetryCallState) -> bool:
@@ -123,6 +125,7 @@ class Policy:
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             seconds = self.wait(state.attempt_number - 1, _told_to_wait(exc))
+            metrics.count("audiosvc_retries", call=call)
             return seconds if end is None else max(0.0, min(seconds, end - time.monotonic()))
 
         return tenacity.Retrying(

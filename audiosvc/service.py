@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audiosvc import jobqueue, pipeline, retry
+from audiosvc import jobqueue, metrics, pipeline, retry
 from audiosvc.chat import reply_to
 from audiosvc.chunking import ChunkParams, plan_chunks
 from audiosvc.errors import AudiosvcError, NotFoundError
@@ -134,8 +134,17 @@ def run_chunk(
         return False  # redelivered: no second provider call, no duplicate text
     plan = job.plans()[index]
     pcm = np.fromfile(storage.chunk_path(job_id, index), dtype=np.int16)
-    result = pipeline.run_chunk(pcm, plan, options_of(job), provider_for(settings), settings)
-    return store.save_chunk(job_id, index, result, plan.new_seconds)
+    provider = provider_for(settings)
+    started = time.monotonic()
+    result = pipeline.run_chunk(pcm, plan, options_of(job), provider, settings)
+    if not store.save_chunk(job_id, index, result, plan.new_seconds):
+        return False
+    lane = lane_of(job, settings)
+    metrics.observe(
+        "audiosvc_chunk_seconds", time.monotonic() - started, lane=lane, provider=provider.name
+    )
+    metrics.count("audiosvc_audio_seconds", plan.new_seconds, task=job.options.task)
+    return True
 
 
 def reply_text(job: Job, transcript: Transcript, settings: Settings) -> str:

@@ -73,17 +73,17 @@ def test_retrying_retries_only_what_it_is_told_and_reraises_the_last() -> None:
     policy = retry.Policy(max_retries=2, base=0.01, cap=0.02)
     transient = lambda exc: isinstance(exc, ProviderUnavailable)  # noqa: E731
     flaky = Flaky([ProviderUnavailable("a"), ProviderUnavailable("b")])
-    assert policy.retrying(transient, sleep=waits.append)(flaky) == "ok"
+    assert policy.retrying(transient, call="test", sleep=waits.append)(flaky) == "ok"
     assert flaky.calls == 3 and len(waits) == 2
 
     flaky = Flaky([ProviderUnavailable(str(i)) for i in range(5)])
     with pytest.raises(ProviderUnavailable, match=r"^2$"):
-        policy.retrying(transient, sleep=waits.append)(flaky)
+        policy.retrying(transient, call="test", sleep=waits.append)(flaky)
     assert flaky.calls == 3  # the first attempt and max_retries=2
 
     flaky = Flaky([ValueError("bad")])
     with pytest.raises(ValueError):
-        policy.retrying(transient, sleep=waits.append)(flaky)
+        policy.retrying(transient, call="test", sleep=waits.append)(flaky)
     assert flaky.calls == 1
 
 
@@ -91,12 +91,12 @@ def test_retrying_honours_retry_after() -> None:
     waits: list[float] = []
     policy = retry.Policy(max_retries=3, base=1.0, cap=5.0)
     flaky = Flaky([ProviderUnavailable("busy", retry_after=0.25)])
-    assert policy.retrying(lambda exc: True, sleep=waits.append)(flaky) == "ok"
+    assert policy.retrying(lambda exc: True, call="test", sleep=waits.append)(flaky) == "ok"
     assert waits == [0.25]
 
     flaky = Flaky([ProviderUnavailable("come back tomorrow", retry_after=86_400)])
     with pytest.raises(ProviderUnavailable):
-        policy.retrying(lambda exc: True, sleep=waits.append)(flaky)
+        policy.retrying(lambda exc: True, call="test", sleep=waits.append)(flaky)
     assert flaky.calls == 1  # not waited for in-process: the caller reschedules
 
 
@@ -104,7 +104,7 @@ def test_a_deadline_ends_the_retries() -> None:
     policy = retry.Policy(max_retries=1000, base=0.01, cap=0.01)
     flaky = Flaky([ProviderUnavailable(str(i)) for i in range(1000)])
     with pytest.raises(ProviderUnavailable):
-        policy.retrying(lambda exc: True, deadline=0.2)(flaky)
+        policy.retrying(lambda exc: True, call="test", deadline=0.2)(flaky)
     assert 2 < flaky.calls < 1000
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Task, chord
 
-from audiosvc import jobqueue, retry, service, webhooks
+from audiosvc import jobqueue, metrics, retry, service, webhooks
 from audiosvc.errors import AudiosvcError, ProviderError
 from audiosvc.jobs import JobStore
 from audiosvc.settings import Settings, reveal
@@ -28,7 +28,9 @@ def _settings() -> Settings:
 
 @cache
 def _store() -> JobStore:
-    return JobStore.from_url(_settings().redis_url or "redis://127.0.0.1:6379/0")
+    store = JobStore.from_url(_settings().redis_url or "redis://127.0.0.1:6379/0")
+    metrics.record_to(store.r)
+    return store
 
 
 def _storage() -> Storage:
@@ -74,6 +76,7 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
         if exc.retryable and not policy.gives_up(self.request.retries):
             countdown = policy.wait(self.request.retries, exc.retry_after)
             log.info("job %s chunk %s: %s; retrying in %.1f s", job_id, index, exc, countdown)
+            metrics.count("audiosvc_retries", call="chunk")
             raise self.retry(exc=exc, countdown=countdown) from exc
         _failed(job_id, exc)
     except Exception as exc:
@@ -106,6 +109,7 @@ def speak(self: Task, job_id: str) -> bool:
         if exc.retryable and not policy.gives_up(self.request.retries):
             countdown = policy.wait(self.request.retries, exc.retry_after)
             log.info("job %s reply: %s; retrying in %.1f s", job_id, exc, countdown)
+            metrics.count("audiosvc_retries", call="speak")
             raise self.retry(exc=exc, countdown=countdown) from exc
         done = service.reply_failed(job_id, _store(), exc)
     except AudiosvcError as exc:
@@ -137,5 +141,6 @@ def notify(self: Task, job_id: str) -> str:
     )
     policy = retry.rescheduled(settings, settings.webhook_max_retries)
     if result.outcome == "retry" and not policy.gives_up(self.request.retries):
+        metrics.count("audiosvc_retries", call="webhook")
         raise self.retry(countdown=policy.wait(self.request.retries, result.retry_after))
     return result.outcome

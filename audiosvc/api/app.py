@@ -26,6 +26,7 @@ from audiosvc.errors import (
 )
 from audiosvc.jobqueue import CeleryQueue, JobQueue
 from audiosvc.jobs import JobStore
+from audiosvc.metrics import record_to
 from audiosvc.settings import Settings
 from audiosvc.storage import Storage
 
@@ -98,9 +99,11 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     settings = settings or Settings()
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url")
+    store = JobStore.from_url(settings.redis_url)
+    record_to(store.r)
     svc = Services(
         settings,
-        JobStore.from_url(settings.redis_url),
+        store,
         Storage(settings.jobs_dir),
         queue or CeleryQueue(settings),
     )
@@ -117,9 +120,10 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     app.state.services = svc
     install_error_handlers(app)
 
-    from audiosvc.api.routers import health, jobs, openai_compat
+    from audiosvc.api.routers import health, jobs, metrics, openai_compat
 
     app.include_router(jobs.router)
     app.include_router(openai_compat.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app

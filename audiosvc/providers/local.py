@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from audiosvc import metrics
 from audiosvc.models import model_path, resolve_model
 from audiosvc.providers.base import SAMPLE_RATE, AudioClip, SpeechOptions, TranscribeOptions
 from audiosvc.settings import Settings
@@ -86,6 +87,7 @@ class LocalProvider:
             vad_filter=False,
         )
         segments = [_segment(s, options.word_timestamps) for s in decoded]
+        metrics.count("audiosvc_provider_requests", provider=self.name, status="ok")
         language = output_language(task, info.language) or info.language
         text = join_words([s.text.strip() for s in segments], language)
         return Transcript(

@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # pydub warns that no ffmpeg exists; wav needs 
     warnings.simplefilter("ignore", RuntimeWarning)
     from pydub import AudioSegment
 
-from audiosvc import retry
+from audiosvc import metrics, retry
 from audiosvc.errors import (
     ProviderAuthError,
     ProviderBadRequest,
@@ -299,7 +299,10 @@ class OpenAICompatProvider:
             try:
                 response = self._client.send(build(), stream=stream)
             except httpx.TransportError as exc:
+                metrics.count("audiosvc_provider_requests", provider=self.name, status="transport")
                 raise self._transport_failure(exc, timeout) from exc
+            status = str(response.status_code)
+            metrics.count("audiosvc_provider_requests", provider=self.name, status=status)
             if response.is_success:
                 try:
                     return handle(response)
@@ -327,7 +330,7 @@ class OpenAICompatProvider:
                 return bad_bodies <= MAX_BAD_BODY_RETRIES
             return isinstance(exc, ProviderError) and exc.retryable
 
-        return policy.retrying(retryable, sleep=self._sleep)(attempt)
+        return policy.retrying(retryable, call="provider", sleep=self._sleep)(attempt)
 
     def _status_failure(self, response: httpx.Response) -> ProviderError:
         """The error for a non-2xx response."""

@@ -139,3 +139,26 @@ def wait_until_done(client: httpx.Client, job_id: str, timeout: float = 180) -> 
     assert last.get("status") in ("succeeded", "failed", "cancelled"), last
     final: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
     return final
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(client: httpx.Client) -> Samples:
+    """``GET /metrics``, parsed by prometheus-client's own parser: {(sample, labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    resp = client.get("/metrics")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("text/plain; version=0.0.4")  # Prometheus 2
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(resp.text)
+        for s in family.samples
+    }
+
+
+def grew(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How much one sample grew between two scrapes."""
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)

@@ -12,7 +12,7 @@ import pytest
 from audiosvc.settings import Settings
 from tests.groq_server import DEFAULT_API_KEY, Fault, GroqServer
 from tests.service.conftest import SAMPLES
-from tests.service.harness import Worker, wait_until_done
+from tests.service.harness import Worker, grew, scrape, wait_until_done
 
 
 @pytest.fixture
@@ -51,8 +51,15 @@ def test_rate_limits_are_retried_after_retry_after(
     groq_worker.fail_next(
         Fault.error(429, "Rate limit reached", retry_after=1.0), Fault.error(503, "over capacity")
     )
+    before = scrape(client)
     final = wait_until_done(client, _submit(client))
     assert final["status"] == "succeeded", final
+    after = scrape(client)
+    for status in ("429", "503", "200"):
+        assert grew(
+            before, after, "audiosvc_provider_requests_total", provider="groq", status=status
+        )
+    assert grew(before, after, "audiosvc_retries_total", call="chunk") == 2
     uploads = [r for r in groq_worker.requests if r.path.endswith("/audio/transcriptions")]
     assert len(uploads) == 3
     assert uploads[1].received_at - uploads[0].received_at >= 1.0  # waited as told
