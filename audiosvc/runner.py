@@ -18,7 +18,7 @@ from typing import IO
 
 from audiosvc import jobqueue
 from audiosvc.errors import AudiosvcError
-from audiosvc.jobqueue import LANES, SPEECH_LANES, CeleryQueue
+from audiosvc.jobqueue import LANES, CeleryQueue
 from audiosvc.redis_server import EmbeddedRedis, die_with_parent
 from audiosvc.settings import Settings
 
@@ -48,10 +48,23 @@ def worker_command(
     ]  # fmt: skip
 
 
-def worker_env(settings: Settings, redis_url: str) -> dict[str, str]:
+# A worker's CPU priority (nice) when it serves the batch lane but not the interactive one.
+BATCH_NICENESS = 19
+
+
+def niceness(lanes: Sequence[str]) -> int:
+    """How much a worker for ``lanes`` lowers its CPU priority. A batch-only worker runs at
+    the lowest: on a machine it shares with an interactive worker, the kernel gives the cores
+    to an interactive request the moment one arrives, and to the batch chunk whenever they
+    are otherwise idle. So a request never waits for a long job's chunk to end."""
+    return BATCH_NICENESS if jobqueue.BATCH in lanes and jobqueue.INTERACTIVE not in lanes else 0
+
+
+def worker_env(settings: Settings, redis_url: str, lanes: Sequence[str] = LANES) -> dict[str, str]:
     """Environment of a worker process. On 2 cores, -c 1 with 2 threads or -c 2 with 1 each
     is fastest (measured); more threads than cores are slower."""
     env = dict(os.environ, AUDIOSVC_REDIS_URL=redis_url, HF_HUB_OFFLINE="1")
+    env["AUDIOSVC_WORKER_NICENESS"] = str(niceness(lanes))
     if "AUDIOSVC_CPU_THREADS" not in os.environ:
         cores = os.cpu_count() or 1
         env["AUDIOSVC_CPU_THREADS"] = str(max(1, cores // max(1, settings.worker_concurrency)))
@@ -95,10 +108,19 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+# How `audiosvc serve` lays out its workers, with the processes of each (None: --workers).
+SERVE_LAYOUT: tuple[tuple[tuple[str, ...], int | None], ...] = (
+    ((jobqueue.INTERACTIVE,), 1),
+    ((jobqueue.BATCH,), None),
+    ((jobqueue.IO,), 1),
+)
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
-    """Embedded Redis (unless AUDIOSVC_REDIS_URL is set), a speech worker (the interactive
-    and batch lanes, ``workers`` processes), an io worker (threads) and the API. Prints one
-    ready line; Ctrl-C stops all of it."""
+    """Embedded Redis (unless AUDIOSVC_REDIS_URL is set), the API and three workers: one
+    process for the interactive lane, ``workers`` processes for the batch lane (at the
+    lowest CPU priority, see :func:`niceness`) and io threads. Prints one ready line; Ctrl-C
+    stops all of it."""
     import uvicorn
 
     settings = settings.model_copy(update={"worker_concurrency": workers})
@@ -115,11 +137,16 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         log_path = settings.data_dir / "logs" / "worker.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:  # stdout stays for the ready line alone
-            for lanes in (SPEECH_LANES, (jobqueue.IO,)):
+            for lanes, processes in SERVE_LAYOUT:
+                n = processes or workers
                 procs.append(
                     subprocess.Popen(
-                        worker_command(workers, "INFO", settings, lanes),
-                        env=worker_env(settings, redis_url),
+                        worker_command(n, "INFO", settings, lanes),
+                        env=worker_env(
+                            settings.model_copy(update={"worker_concurrency": n}),
+                            redis_url,
+                            lanes,
+                        ),
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
@@ -137,7 +164,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
                 time.sleep(0.05)
             ready = wait_for_worker(settings, redis_url, procs[0], 120, count=len(procs))
             where = "embedded redis" if redis else "redis"
-            state = f"{workers} speech worker{'s' if workers > 1 else ''} and an io worker"
+            state = f"workers: interactive 1, batch {workers}, io {settings.io_threads} threads"
             if not ready:
                 state = "worker not ready yet"
             print(
@@ -187,5 +214,5 @@ def worker(
     if not redis_url:
         raise AudiosvcError("set AUDIOSVC_REDIS_URL (or run 'audiosvc serve')")
     settings = settings.model_copy(update={"worker_concurrency": concurrency})
-    env = worker_env(settings, redis_url)
+    env = worker_env(settings, redis_url, lanes)
     os.execve(sys.executable, worker_command(concurrency, loglevel, settings, lanes), env)

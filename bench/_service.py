@@ -1,5 +1,5 @@
 """Start the real service for a benchmark as `audiosvc serve` lays it out: redis-server, a
-speech worker (the interactive and batch lanes), an io worker (threads) and `audiosvc api`,
+worker per lane (interactive, batch at low CPU priority, io threads) and `audiosvc api`,
 each a process, so the API's memory can be measured on its own. The workers can be stopped
 and fresh ones started (cold workers: new interpreters, models not loaded)."""
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from audiosvc import jobqueue
 from audiosvc.redis_server import EmbeddedRedis, free_port
-from audiosvc.runner import wait_for_worker, worker_command, worker_env
+from audiosvc.runner import SERVE_LAYOUT, wait_for_worker, worker_command, worker_env
 from audiosvc.settings import Settings
 
 
@@ -48,19 +48,19 @@ class Running:
     data_dir: Path
     redis_url: str
     settings: Settings
-    worker_cmds: list[list[str]]  # the speech worker's, then the io worker's
-    worker_env: dict[str, str]
+    worker_cmds: list[list[str]]  # one per worker of the layout
+    worker_envs: list[dict[str, str]]
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
 
     def start_workers(self, *, wait_ready: bool = True) -> None:
         """Start fresh worker processes (models load on their first task)."""
         assert not self.workers, "workers are running"
         with (self.data_dir / "worker.log").open("ab") as log:
-            for cmd in self.worker_cmds:
+            for cmd, env in zip(self.worker_cmds, self.worker_envs, strict=True):
                 self.workers.append(
                     subprocess.Popen(
                         cmd,
-                        env=self.worker_env,
+                        env=env,
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
@@ -82,11 +82,22 @@ class Running:
         return [self.api_pid, *(p.pid for p in self.workers)]
 
 
+Layout = tuple[tuple[tuple[str, ...], int | None], ...]
+# The layout before the lanes had workers of their own: one speech worker takes interactive
+# before batch, and an interactive request waits for the batch chunk in progress.
+SHARED_LAYOUT: Layout = ((jobqueue.SPEECH_LANES, None), ((jobqueue.IO,), 1))
+
+
 @contextlib.contextmanager
 def service(
-    env: dict[str, str] | None = None, workers: int = 1, *, start_workers: bool = True
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    *,
+    start_workers: bool = True,
+    layout: Layout = SERVE_LAYOUT,
 ) -> Iterator[Running]:
-    """``workers``: processes of the speech worker (threads, with a remote provider)."""
+    """The workers of ``layout`` (``audiosvc serve``'s by default): lanes and processes,
+    None for ``workers`` (threads, with a remote provider)."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         redis = EmbeddedRedis(data / "redis").start()
@@ -104,9 +115,15 @@ def service(
         running: Running | None = None
         api: subprocess.Popen[bytes] | None = None
         try:
-            wenv = worker_env(
-                settings.model_copy(update={"worker_concurrency": workers}), redis.url
-            ) | {k: v for k, v in base.items()}
+            wenvs = [
+                worker_env(
+                    settings.model_copy(update={"worker_concurrency": n or workers}),
+                    redis.url,
+                    lanes,
+                )
+                | base
+                for lanes, n in layout
+            ]
             api = subprocess.Popen(
                 [sys.executable, "-m", "audiosvc.cli", "api", "--port", str(port)],
                 env=base,
@@ -115,11 +132,8 @@ def service(
                 start_new_session=True,
             )
             url = f"http://127.0.0.1:{port}"
-            cmds = [
-                worker_command(workers, "WARNING", settings, lanes)
-                for lanes in (jobqueue.SPEECH_LANES, (jobqueue.IO,))
-            ]
-            running = Running(url, api.pid, data, redis.url, settings, cmds, wenv)
+            cmds = [worker_command(n or workers, "WARNING", settings, lanes) for lanes, n in layout]
+            running = Running(url, api.pid, data, redis.url, settings, cmds, wenvs)
             if start_workers:
                 running.start_workers()
             deadline = time.monotonic() + 30

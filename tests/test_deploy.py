@@ -30,9 +30,9 @@ def test_compose_file_follows_the_specification() -> None:
 
 def test_compose_is_ready_to_scale_out() -> None:
     services = _compose()["services"]
-    assert set(services) == {"redis", "api", "worker", "io-worker"}
+    assert set(services) == {"redis", "api", "interactive-worker", "worker", "io-worker"}
     assert "--appendonly" in services["redis"]["command"]
-    for name in ("api", "worker", "io-worker"):
+    for name in ("api", "interactive-worker", "worker", "io-worker"):
         svc = services[name]
         assert svc["environment"]["AUDIOSVC_REDIS_URL"] == "redis://redis:6379/0"
         assert "audio-data:/data" in svc["volumes"]  # uploads and chunks shared by all
@@ -41,14 +41,14 @@ def test_compose_is_ready_to_scale_out() -> None:
     assert all("healthcheck" in s for s in services.values())
     # Every lane has its workers: the engine's, and threads for what waits on the network.
     lanes = [services[n]["command"][services[n]["command"].index("--lanes") + 1] for n in
-             ("worker", "io-worker")]  # fmt: skip
-    assert lanes == ["interactive,batch", "io"]
+             ("interactive-worker", "worker", "io-worker")]  # fmt: skip
+    assert lanes == ["interactive", "batch", "io"]
 
 
 def test_commands_name_real_cli_subcommands() -> None:
     parser = _parser()
     services = _compose()["services"]
-    for name in ("api", "worker", "io-worker"):
+    for name in ("api", "interactive-worker", "worker", "io-worker"):
         parser.parse_args(services[name]["command"][1:])
     cmd = next(
         line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")

@@ -45,3 +45,7 @@ def _after_fork(**_: Any) -> None:
     from audiosvc.service import reset_process_state
 
     reset_process_state()
+    # A batch-only worker yields the cores to interactive work (audiosvc.runner.niceness).
+    niceness = int(os.environ.get("AUDIOSVC_WORKER_NICENESS", "0"))
+    if niceness:
+        os.nice(niceness)

@@ -36,7 +36,7 @@ class Worker:
 
     def start(self) -> Worker:
         assert self.settings.redis_url
-        env = worker_env(self.settings, self.settings.redis_url)
+        env = worker_env(self.settings, self.settings.redis_url, self.lanes)
         env.update(_settings_env(self.settings))
         env.update(self.env)
         with self.log.open("ab") as out:

@@ -49,8 +49,8 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
     try:
         line = _read_line(proc, 120)
         m = re.match(
-            r"audiosvc ready: (http://\S+) \(embedded redis (redis://\S+), 1 speech worker and "
-            r"an io worker;",
+            r"audiosvc ready: (http://\S+) \(embedded redis (redis://\S+), workers: "
+            r"interactive 1, batch 1, io 8 threads;",
             line,
         )
         assert m, line
@@ -61,13 +61,22 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
             for c in children
             if "--queues" in c.cmdline()
         }
-        assert lanes == {"interactive,batch", "io"}  # the engine never waits on the network
+        # The engine never waits on the network, and a request never waits for a batch chunk:
+        # the batch worker's processes run at the lowest CPU priority.
+        assert lanes == {"interactive", "batch", "io"}
+        for c in psutil.Process(proc.pid).children():  # the workers' main processes
+            if "--queues" in c.cmdline():
+                lane = c.cmdline()[c.cmdline().index("--queues") + 1]
+                pool = c.children(recursive=True)  # prefork processes; the io worker's: none
+                assert {p.nice() for p in pool} == {19 if lane == "batch" else 0} or (
+                    lane == "io" and not pool
+                ), lane
         with httpx.Client(base_url=m.group(1), timeout=60) as client:
             assert client.get("/healthz").json() == {
                 "status": "ok",
                 "api": True,
                 "redis": True,
-                "workers": 2,
+                "workers": 3,
             }
             with (SAMPLES / "short.wav").open("rb") as f:
                 job = client.post(
