@@ -79,8 +79,9 @@ test-latest: $(STAMP)
 		--deselect tests/test_lock.py::test_the_venv_holds_exactly_the_lock
 
 bench: $(STAMP)
-	cd bench && for s in pipeline_vs_raw chunk_throughput memory service_vs_cli \
-		remote_parallel api_memory concurrent_jobs voicebot_latency; do ../$(BIN)/python $$s.py || exit 1; done
+	cd bench && for s in pipeline_vs_raw batched_engine long_job chunk_throughput memory \
+		service_vs_cli lanes remote_parallel api_memory concurrent_jobs voicebot_latency; do \
+		../$(BIN)/python $$s.py || exit 1; done
 
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py

@@ -15,7 +15,7 @@ from typing import get_args
 
 from pydantic import ValidationError
 
-from audiosvc import __version__
+from audiosvc import __version__, jobqueue
 from audiosvc.errors import AudiosvcError
 from audiosvc.formats import (
     EXTENSIONS,
@@ -76,14 +76,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--host", default=None, help="default: AUDIOSVC_HOST or 127.0.0.1")
     s.add_argument("--port", type=int, default=None, help="default: AUDIOSVC_PORT or 8000")
-    s.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    s.add_argument(
+        "--workers", type=int, default=None, help="batch worker processes (default: one per core)"
+    )
 
     a = sub.add_parser("api", help="run the API alone (needs AUDIOSVC_REDIS_URL)")
     a.add_argument("--host", default=None)
     a.add_argument("--port", type=int, default=None)
 
     w = sub.add_parser("worker", help="run a Celery worker alone (needs AUDIOSVC_REDIS_URL)")
-    w.add_argument("--concurrency", "-c", type=int, default=1)
+    w.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=None,
+        help="processes (default: one per core for --lanes batch, else 1)",
+    )
     w.add_argument("--loglevel", default="INFO")
     w.add_argument(
         "--lanes",
@@ -201,7 +209,8 @@ def _run_service(args: argparse.Namespace) -> int:
     host = getattr(args, "host", None) or settings.host
     port = getattr(args, "port", None) or settings.port
     if args.command == "serve":
-        return runner.serve(settings, host=host, port=port, workers=args.workers)
+        workers = args.workers or runner.default_processes((jobqueue.BATCH,))
+        return runner.serve(settings, host=host, port=port, workers=workers)
     if args.command == "api":
         return runner.api(settings, host=host, port=port)
     if args.command == "worker":
@@ -210,9 +219,8 @@ def _run_service(args: argparse.Namespace) -> int:
         if unknown or not lanes:
             _fail(f"--lanes takes {', '.join(LANES)}; not {', '.join(unknown) or 'nothing'}")
             return EXIT_USAGE
-        return runner.worker(
-            settings, concurrency=args.concurrency, loglevel=args.loglevel, lanes=lanes
-        )
+        concurrency = args.concurrency or runner.default_processes(lanes)
+        return runner.worker(settings, concurrency=concurrency, loglevel=args.loglevel, lanes=lanes)
     return EXIT_USAGE
 
 

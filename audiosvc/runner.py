@@ -60,6 +60,16 @@ def niceness(lanes: Sequence[str]) -> int:
     return BATCH_NICENESS if jobqueue.BATCH in lanes and jobqueue.INTERACTIVE not in lanes else 0
 
 
+def default_processes(lanes: Sequence[str]) -> int:
+    """A batch-only worker runs one single-threaded process per core: on 2 cores a long job
+    took 0.80x the raw engine's time that way, and 1.09x as one process of 2 threads
+    (bench/long_job.py; one decode leaves the second core mostly idle). Any other worker runs
+    one process with a thread per core, which answers a single request soonest."""
+    if list(lanes) == [jobqueue.BATCH]:
+        return os.cpu_count() or 1
+    return 1
+
+
 def worker_env(settings: Settings, redis_url: str, lanes: Sequence[str] = LANES) -> dict[str, str]:
     """Environment of a worker process. On 2 cores, -c 1 with 2 threads or -c 2 with 1 each
     is fastest (measured); more threads than cores are slower."""

@@ -49,6 +49,32 @@ def spread(values: Sequence[float], digits: int = 1) -> str:
     return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
 
 
+def measured_row(
+    name: str,
+    secs: Sequence[float],
+    cpu: Sequence[float],
+    texts: Sequence[str],
+    reference: str,
+    base: tuple[float, float, float],
+) -> list[str]:
+    """A table row (wall s, runs, x base, CPU s, x base CPU, WER %, WER - base) of one
+    variant's runs against ``base`` = (wall s, CPU s, WER %) medians. The WER shows its
+    range when the runs differ."""
+    wers = [wer(reference, t) * 100 for t in texts]
+    w = median(wers)
+    shown = f"{w:.2f}" if len(set(wers)) == 1 else f"{w:.2f} ({spread(wers, 2)})"
+    return [
+        name,
+        f"{median(secs):.1f}",
+        spread(secs),
+        f"{median(secs) / base[0]:.2f}",
+        f"{median(cpu):.1f}",
+        f"{median(cpu) / base[1]:.2f}",
+        shown,
+        f"{w - base[2]:+.2f}",
+    ]
+
+
 def table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
-from _common import SAMPLES, median, normalize, rotated, spread, table, timed, wer
+from _common import SAMPLES, measured_row, median, normalize, rotated, table, timed, wer
 
 from audiosvc.chunking import SAMPLE_RATE
 from audiosvc.media import DecodedAudio, decode
@@ -116,22 +116,10 @@ def main() -> None:
     rows = [
         ["variant", "wall s", "runs s", "x raw", "CPU s", "x raw CPU", "WER %", "WER - raw (pts)"]
     ]
+    base = (raw_s, raw_cpu, raw_wer * 100)
     for name, _ in variants:
-        wers = [wer(reference, t) * 100 for t in texts[name]]
-        w = median(wers)
-        shown = f"{w:.2f}" if len(set(wers)) == 1 else f"{w:.2f} ({spread(wers, 2)})"
-        rows.append(
-            [
-                name,
-                f"{median(secs[name]):.1f}",
-                spread(secs[name]),
-                f"{median(secs[name]) / raw_s:.2f}",
-                f"{median(cpu[name]):.1f}",
-                f"{median(cpu[name]) / raw_cpu:.2f}",
-                shown,
-                f"{w - raw_wer * 100:+.2f}",
-            ]
-        )
+        row = measured_row(name, secs[name], cpu[name], texts[name], reference, base)
+        rows.append(row)
     print(
         f"file: {args.file.name} ({audio.duration:.0f} s), model {args.model}, 2 threads, "
         f"beam {settings.beam_size}, word timestamps unless said; {runs} runs of each variant, "

@@ -5,6 +5,7 @@ Run a worker with ``audiosvc worker`` (or ``celery -A workers.celery_app worker`
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -45,7 +46,17 @@ def _after_fork(**_: Any) -> None:
     from audiosvc.service import reset_process_state
 
     reset_process_state()
-    # A batch-only worker yields the cores to interactive work (audiosvc.runner.niceness).
-    niceness = int(os.environ.get("AUDIOSVC_WORKER_NICENESS", "0"))
-    if niceness:
-        os.nice(niceness)
+    lower_priority(int(os.environ.get("AUDIOSVC_WORKER_NICENESS", "0")))
+
+
+def lower_priority(niceness: int) -> None:
+    """A batch-only worker yields the cores to interactive work (audiosvc.runner.niceness).
+    Linux with autogroups (the default on desktops and many servers) weighs each session
+    against the others before nice values count, and every worker runs in a session of its
+    own: so the session's autogroup is lowered too, or nice would change nothing."""
+    if niceness <= 0:
+        return
+    os.nice(niceness)
+    # OSError: no autogroups here (or not allowed), and nice alone counts.
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as autogroup:
+        autogroup.write(str(niceness))

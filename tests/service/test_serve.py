@@ -50,7 +50,7 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
         line = _read_line(proc, 120)
         m = re.match(
             r"audiosvc ready: (http://\S+) \(embedded redis (redis://\S+), workers: "
-            r"interactive 1, batch 1, io 8 threads;",
+            r"interactive 1, batch \d+, io 8 threads;",
             line,
         )
         assert m, line
@@ -71,6 +71,9 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
                 assert {p.nice() for p in pool} == {19 if lane == "batch" else 0} or (
                     lane == "io" and not pool
                 ), lane
+                autogroup = Path(f"/proc/{c.pid}/autogroup")  # Linux: nice counts within it
+                if lane == "batch" and autogroup.exists():
+                    assert autogroup.read_text().split()[-1] == "19"
         with httpx.Client(base_url=m.group(1), timeout=60) as client:
             assert client.get("/healthz").json() == {
                 "status": "ok",
