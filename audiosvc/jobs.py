@@ -217,7 +217,7 @@ class JobStore:
             pipe.zadd(self.index_key(job.owner), {job.id: job.created_at})
         pipe.execute()
         self.publish(job.id)
-        metrics.count("audiosvc_jobs", status=job.status)
+        metrics.count("audiosvc_jobs", to=self.r, status=job.status)
         return job
 
     def update(
@@ -267,11 +267,12 @@ class JobStore:
             changes["error"] = job_error(error)
         job = self.update(job_id, allow_from=allow_from, status=status, **changes)
         if job is not None:
-            metrics.count("audiosvc_jobs", status=status)
+            metrics.count("audiosvc_jobs", to=self.r, status=status)
             if status in TERMINAL:
-                metrics.observe("audiosvc_job_seconds", now - job.created_at, status=status)
+                seconds = now - job.created_at
+                metrics.observe("audiosvc_job_seconds", seconds, to=self.r, status=status)
             if job.error is not None and status == "failed":
-                metrics.count("audiosvc_job_errors", code=job.error.code)
+                metrics.count("audiosvc_job_errors", to=self.r, code=job.error.code)
         return job
 
     # --- chunks

@@ -4,7 +4,8 @@ API and worker processes, on any number of machines, add their samples to one Re
 (``HINCRBYFLOAT``: atomic, nothing lost between processes); the API renders the hash in
 Prometheus' text format when scraped, with live gauges (queue depth per lane) beside it.
 Recording never fails its caller: when Redis is unreachable a sample is lost, not a job. A
-process that was never pointed at Redis (the CLI) records nothing.
+process that was never pointed at Redis (the CLI) records nothing. The job store records
+into its own Redis (``to=``), so several stores in one process (tests) never mix.
 
 Every metric is declared once, in :data:`METRICS`; recording an undeclared one is a bug.
 """
@@ -88,8 +89,8 @@ def _field(name: str, labels: Mapping[str, str]) -> str:
     return name + "|" + json.dumps(dict(sorted(labels.items())), separators=(",", ":"))
 
 
-def _add(fields: dict[str, float]) -> None:
-    client = _sink
+def _add(fields: dict[str, float], to: Any = None) -> None:
+    client = to if to is not None else _sink
     if client is None:
         return
     try:
@@ -108,21 +109,21 @@ def _check(name: str, kind: Kind, labels: Mapping[str, str]) -> Declared:
     return declared
 
 
-def count(name: str, value: float = 1.0, **labels: str) -> None:
-    """Add ``value`` to counter ``name``."""
+def count(name: str, value: float = 1.0, *, to: Any = None, **labels: str) -> None:
+    """Add ``value`` to counter ``name``, in Redis ``to`` (default: this process's)."""
     _check(name, "counter", labels)
     if value:
-        _add({_field(name, labels): value})
+        _add({_field(name, labels): value}, to)
 
 
-def observe(name: str, value: float, **labels: str) -> None:
-    """One observation of histogram ``name``."""
+def observe(name: str, value: float, *, to: Any = None, **labels: str) -> None:
+    """One observation of histogram ``name``, in Redis ``to`` (default: this process's)."""
     declared = _check(name, "histogram", labels)
     fields = {_field(name + "_sum", labels): value, _field(name + "_count", labels): 1.0}
     for le in declared.buckets:
         if value <= le:
             fields[_field(name + "_bucket", {**labels, "le": _le(le)})] = 1.0
-    _add(fields)
+    _add(fields, to)
 
 
 def _le(bound: float) -> str:

@@ -140,10 +140,11 @@ def run_chunk(
     if not store.save_chunk(job_id, index, result, plan.new_seconds):
         return False
     lane = lane_of(job, settings)
+    seconds = time.monotonic() - started
     metrics.observe(
-        "audiosvc_chunk_seconds", time.monotonic() - started, lane=lane, provider=provider.name
+        "audiosvc_chunk_seconds", seconds, to=store.r, lane=lane, provider=provider.name
     )
-    metrics.count("audiosvc_audio_seconds", plan.new_seconds, task=job.options.task)
+    metrics.count("audiosvc_audio_seconds", plan.new_seconds, to=store.r, task=job.options.task)
     return True
 
 
