@@ -23,6 +23,7 @@ import httpx
 from audiosvc import retry
 from audiosvc.deadline import Deadline
 from audiosvc.errors import InvalidRequestError
+from audiosvc.names import clean_name
 from audiosvc.storage import UploadWriter
 
 Resolver = Callable[[str], list[str]]
@@ -72,14 +73,16 @@ def validate_url(url: str, *, allow_private: bool, resolver: Resolver = resolve)
 
 
 def _filename(resp: httpx.Response) -> str | None:
+    """The remote server's name for the file (its Content-Disposition, else the URL's path),
+    cleaned: it is the remote server's to choose, so it is shown, never trusted."""
     disposition = resp.headers.get("content-disposition")
     if disposition:
         msg = Message()
         msg["content-disposition"] = disposition
-        name = msg.get_filename()
+        name = clean_name(msg.get_filename())
         if name:
-            return PurePosixPath(name).name or None
-    return PurePosixPath(unquote(resp.url.path)).name or None
+            return name
+    return clean_name(PurePosixPath(unquote(resp.url.path)).name)
 
 
 class DownloadStopped(Exception):

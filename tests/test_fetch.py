@@ -182,3 +182,23 @@ def test_an_unreachable_url_fails_clearly_after_its_retries(tmp_path: Path) -> N
         UploadWriter(tmp_path / "a", 100) as w,
     ):
         download("http://127.0.0.1:9/x.wav", w, allow_private=True, timeout=5, policy=POLICY)
+
+
+def test_the_remote_servers_name_is_cleaned(tmp_path: Path) -> None:
+    """The name comes from the remote server: shown to the user, so cleaned like an upload's."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header(
+                "content-disposition", 'attachment; filename="../../r\u00e9u\tnion.wav"'
+            )
+            self.send_header("content-length", "4")
+            self.end_headers()
+            self.wfile.write(b"RIFF")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serving(Handler) as url, UploadWriter(tmp_path / "a", 100) as w:
+        assert download(f"{url}/x", w, allow_private=True, timeout=5) == "r\u00e9union.wav"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -21,6 +20,7 @@ from audiosvc.formats import needs_words, parse_format
 from audiosvc.jobs import Job, JobOptions, new_job_id
 from audiosvc.media import MediaInfo, probe
 from audiosvc.models import resolve_model
+from audiosvc.names import clean_name
 from audiosvc.settings import Settings
 from audiosvc.transcript import Task
 
@@ -172,7 +172,7 @@ async def receive(
     job = Job(
         id=job_id,
         owner=who.owner,
-        filename=Path(form.filename).name if form.filename else None,
+        filename=clean_name(form.filename),
         url=url,
         upload_path=str(upload) if upload else None,
         options=options,

@@ -17,6 +17,7 @@ from audiosvc.settings import Settings
 from tests.measures import wer
 from tests.service.conftest import SAMPLES, Gate
 from tests.service.harness import events, wait_until_done
+from tests.test_names import parsed
 
 pytestmark = pytest.mark.engine
 
@@ -218,3 +219,44 @@ def test_webhook_is_signed(client: httpx.Client, hook_receiver: tuple[str, list]
     assert payload["links"]["transcript_srt"].endswith("format=srt")
     assert verify(body, headers, "whsec-test")
     assert not verify(body, headers, "another-secret")
+
+
+def _raw_upload(client: httpx.Client, filename: bytes, data: bytes) -> httpx.Response:
+    """A multipart body written by hand, so the name reaches the server byte for byte (httpx
+    would percent-escape control characters)."""
+    boundary = b"audiosvc-test-boundary"
+    body = b"".join(
+        [
+            b"--" + boundary + b"\r\n",
+            b'Content-Disposition: form-data; name="language"\r\n\r\nen\r\n',
+            b"--" + boundary + b"\r\n",
+            b'Content-Disposition: form-data; name="file"; filename="' + filename + b'"\r\n',
+            b"Content-Type: audio/wav\r\n\r\n",
+            data,
+            b"\r\n--" + boundary + b"--\r\n",
+        ]
+    )
+    headers = {"content-type": "multipart/form-data; boundary=" + boundary.decode()}
+    return client.post("/v1/jobs", content=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("会議の録音.wav".encode(), "会議の録音.srt"),  # was a 500 (UnicodeEncodeError)
+        ("Встреча.wav".encode(), "Встреча.srt"),
+        (b"a\x00b.wav", "ab.srt"),  # NUL, and a bare LF: the reply was empty
+        (b"a\nb.wav", "ab.srt"),
+        (b"x; filename*=UTF-8''evil.sh; x=.wav", "x; filename*=UTF-8''evil.sh; x=.srt"),
+    ],
+)
+def test_any_file_name_comes_back_in_the_download(
+    client: httpx.Client, raw: bytes, shown: str
+) -> None:
+    resp = _raw_upload(client, raw, (SAMPLES / "short.wav").read_bytes())
+    assert resp.status_code == 202, resp.text
+    job = wait_until_done(client, resp.json()["id"])
+    assert job["status"] == "succeeded" and job["filename"] == shown.replace(".srt", ".wav")
+    got = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "srt"})
+    assert got.status_code == 200, got.text
+    assert parsed(got.headers["content-disposition"]) == shown  # one of each filename

@@ -20,6 +20,7 @@ from audiosvc.api.watch import watch
 from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
 from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
 from audiosvc.jobs import TERMINAL, Job, public_view
+from audiosvc.names import attachment
 from audiosvc.settings import Settings
 from audiosvc.subtitles import SubtitleLimits
 
@@ -99,7 +100,7 @@ async def get_transcript(
     return Response(
         body,
         media_type=CONTENT_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{stem}.{EXTENSIONS[fmt]}"'},
+        headers={"Content-Disposition": attachment(f"{stem}.{EXTENSIONS[fmt]}")},
     )
 
 
