@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from audiosvc import jobqueue, metrics, pipeline, retry
 from audiosvc.chat import reply_to
 from audiosvc.chunking import ChunkParams, plan_chunks
-from audiosvc.errors import AudiosvcError, NotFoundError
+from audiosvc.errors import AudiosvcError, InvalidRequestError, NotFoundError
 from audiosvc.fetch import DownloadStopped, download
 from audiosvc.jobs import Job, JobStore, job_error
 from audiosvc.media import decode
@@ -157,11 +158,38 @@ def reply_text(job: Job, transcript: Transcript, settings: Settings) -> str:
     return transcript.text  # "transcript": read back (a translation, for translate jobs)
 
 
+def speech_text(text: str, settings: Settings) -> str:
+    """``text`` if it may be spoken: not empty, at most ``speech_max_chars`` characters, and
+    encodable (no NUL or other control characters, no lone surrogates), else 400. Checked
+    before any audio is made, so a bad input is an error, never a broken stream."""
+    if not text.strip():
+        raise InvalidRequestError("input is empty", param="input")
+    if len(text) > settings.speech_max_chars:
+        raise InvalidRequestError(
+            f"input is {len(text)} characters; at most {settings.speech_max_chars} can be "
+            "spoken in one request",
+            param="input",
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            "input is not valid Unicode text (a lone surrogate)", param="input"
+        ) from None
+    bad = next((ch for ch in text if ch not in "\t\n\r" and unicodedata.category(ch) == "Cc"), None)
+    if bad is not None:
+        raise InvalidRequestError(
+            f"input holds a control character (U+{ord(bad):04X})", param="input"
+        )
+    return text
+
+
 def speak_reply(job: Job, transcript: Transcript, storage: Storage, settings: Settings) -> None:
     """Synthesize the job's spoken reply to ``reply.<format>`` beside its transcript."""
     text = reply_text(job, transcript, settings)
     if not text.strip():
         raise AudiosvcError("there is nothing to say: the transcript is empty", code="empty_reply")
+    text = speech_text(text[: settings.speech_max_chars], settings)
     options = SpeechOptions(
         voice=job.options.voice or settings.speech_voice, response_format=job.options.reply_format
     )

@@ -116,6 +116,8 @@ class Settings(BaseSettings):
         "sentences that read well aloud."
     )
     speech_voice: str | None = None  # default voice of spoken replies
+    # The longest text one speech request or spoken reply may say (OpenAI's limit too).
+    speech_max_chars: int = Field(default=4096, ge=1)
 
     # --- subtitles
     subtitle_max_line_chars: int = 42

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from audiosvc import tts
 from audiosvc.errors import InvalidRequestError
 from audiosvc.tts import (
+    DEFAULT_MAX_CHARS,
     DEFAULT_VOICE,
     VOICE_ALIASES,
     VOICES,
@@ -191,8 +192,10 @@ def test_the_limit_is_exact() -> None:
     assert split_sentences("aaaa bbbb", 8) == ["aaaa", "bbbb"]
 
 
-def test_a_word_longer_than_the_limit_stays_whole() -> None:
-    assert split_sentences("a supercalifragilistic b", 10) == ["a", "supercalifragilistic", "b"]
+def test_a_word_longer_than_the_limit_is_cut() -> None:
+    """No piece passes the limit: a synthesizer's memory grows with its input."""
+    assert split_sentences("a supercalifragilistic b", 10) == ["a", "supercalif", "ragilistic", "b"]
+    assert max(map(len, split_sentences("x" * 100_000))) == DEFAULT_MAX_CHARS
 
 
 def test_pack_joins_sentences_up_to_the_limit() -> None:
@@ -217,12 +220,13 @@ _ALPHABET = "abcdefghij   .,!?;:'\"\n\n\t\u2014\u201d"  # letters, spaces, newli
 @given(text=st.text(_ALPHABET, max_size=400), max_chars=st.integers(1, 80), pack=st.booleans())
 def test_split_keeps_every_character_and_the_limit(text: str, max_chars: int, pack: bool) -> None:
     pieces = split_sentences(text, max_chars, pack=pack)
-    # nothing lost or added but whitespace
-    assert " ".join(pieces) == " ".join(text.split())
+    # nothing lost or added but whitespace; cut between words, or inside a word too long
+    assert "".join(" ".join(pieces).split()) == "".join(text.split())
+    if all(len(word) <= max_chars for word in text.split()):
+        assert " ".join(pieces) == " ".join(text.split())
     for piece in pieces:
         assert piece and piece == piece.strip()
-        # within the limit, unless the piece is a single word longer than the limit
-        assert len(piece) <= max_chars or (len(piece.split()) == 1 and piece in text.split())
+        assert len(piece) <= max_chars
     if pack:
         assert len(pieces) <= len(split_sentences(text, max_chars))
 

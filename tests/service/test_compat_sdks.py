@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import groq
+import httpx
 import openai
 import pytest
 import srt
@@ -117,6 +119,38 @@ def test_text_to_speech_to_text_recovers_the_words(oai: openai.OpenAI) -> None:
         file=("reply.wav", audio.read()), model="whisper-1", language="en"
     )
     assert wer(text, heard.text) <= 0.1  # measured 0.0 (13 words: 1 error allowed)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("x" * 100_000, "100000 characters; at most 4096"),  # took the API to 24 GB, then down
+        ("hello\x00world", "control character (U+0000)"),  # was a 200 with a broken stream
+        ("hello \ud800 world", "not valid Unicode"),
+        (" \n ", "input is empty"),
+    ],
+)
+def test_speech_input_is_bounded_and_checked_before_any_audio(
+    api: Api, text: str, says: str
+) -> None:
+    resp = httpx.post(
+        f"{api.url}/openai/v1/audio/speech",
+        content=json.dumps({"model": "tts-1", "voice": "joe", "input": text}),
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
+    assert resp.status_code == 400, resp.text
+    assert says in resp.json()["error"]["message"] and resp.json()["error"]["param"] == "input"
+    assert httpx.get(f"{api.url}/healthz", timeout=10).status_code == 200  # still up
+
+
+def test_the_longest_input_and_a_word_without_end_are_spoken(oai: openai.OpenAI) -> None:
+    """4096 characters without a space: cut into pieces the synthesizer handles in bounded
+    memory (one piece of 100,000 took 24 GB)."""
+    audio = oai.audio.speech.create(
+        model="tts-1", voice="joe", input="a" * 4096, response_format="wav"
+    )
+    assert len(audio.content) > 44
 
 
 def test_models_lists_what_works(oai: openai.OpenAI) -> None:

@@ -179,8 +179,7 @@ async def speech(body: SpeechRequest, svc: ServicesDep, who: CallerDep) -> Strea
                 param="model",
             )
         resolve_voice(body.voice)  # 400 naming the valid voices, before any audio is sent
-    if not body.input.strip():
-        raise InvalidRequestError("input is empty", param="input")
+    text = service.speech_text(body.input, svc.settings)
     options = SpeechOptions(
         model=body.model,
         voice=body.voice,
@@ -188,7 +187,7 @@ async def speech(body: SpeechRequest, svc: ServicesDep, who: CallerDep) -> Strea
         sample_rate=body.sample_rate,
         speed=body.speed,
     )
-    stream = iter(service.provider_for(svc.settings).speak(body.input, options))
+    stream = iter(service.provider_for(svc.settings).speak(text, options))
     try:  # the first bytes now, so an upstream refusal is an HTTP error, not a cut stream
         first = await run_in_threadpool(next, stream, b"")
     except ProviderBadRequest as exc:  # the caller's mistake (voice, model, input)
