@@ -127,6 +127,14 @@ class Settings(BaseSettings):
     subtitle_pause_seconds: float = 0.6
 
     @model_validator(mode="after")
+    def _keys_are_keys(self) -> Settings:
+        """``AUDIOSVC_API_KEYS`` set but naming no key (``","``, spaces) would run the service
+        with no auth at all: a start-up error, not an open service."""
+        if self.api_keys is not None and reveal(self.api_keys) and not self.api_key_list():
+            raise ValueError("AUDIOSVC_API_KEYS: set but names no key (comma-separated keys)")
+        return self
+
+    @model_validator(mode="after")
     def _chunking_is_possible(self) -> Settings:
         """A bad chunking setting fails when the settings load (the start of a service or a
         CLI run), not in a user's request."""

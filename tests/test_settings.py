@@ -25,3 +25,13 @@ def test_keys_are_secret_everywhere_but_where_they_are_used() -> None:
 def test_a_bad_chunking_setting_fails_when_the_settings_load() -> None:
     with pytest.raises(ValidationError, match="AUDIOSVC_OVERLAP_SECONDS"):
         Settings(overlap_seconds=20)
+
+
+@pytest.mark.parametrize("value", [",", " , ,", "   "])
+def test_api_keys_that_name_no_key_fail_to_load(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They ran the service with no auth at all, silently."""
+    monkeypatch.setenv("AUDIOSVC_API_KEYS", value)
+    with pytest.raises(ValidationError, match="AUDIOSVC_API_KEYS: set but names no key"):
+        Settings()

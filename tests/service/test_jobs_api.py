@@ -260,3 +260,10 @@ def test_any_file_name_comes_back_in_the_download(
     got = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "srt"})
     assert got.status_code == 200, got.text
     assert parsed(got.headers["content-disposition"]) == shown  # one of each filename
+
+
+@pytest.mark.parametrize("offset", ["9223372036854775807", "1000001", "-1"])
+def test_an_offset_out_of_range_is_a_clear_400(client: httpx.Client, offset: str) -> None:
+    resp = client.get("/v1/jobs", params={"offset": offset})  # the largest was a 500
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["param"] == "offset"

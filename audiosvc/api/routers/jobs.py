@@ -47,6 +47,10 @@ def _get(svc: ServicesDep, who: CallerDep, job_id: str) -> Job:
     return svc.store.get(job_id, who.owner, check_owner=who.restricted)
 
 
+# Beyond what any store holds; without a bound, a huge offset overflowed Redis's range (500).
+MAX_OFFSET = 1_000_000
+
+
 @router.get("")
 async def list_jobs(
     request: Request,
@@ -54,7 +58,7 @@ async def list_jobs(
     who: CallerDep,
     status: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     if status is not None and status not in ("queued", "processing", *TERMINAL):
         raise InvalidRequestError(f"unknown status {status!r}", param="status")
