@@ -118,6 +118,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
 
     app = FastAPI(title="audiosvc", version=__version__, lifespan=lifespan)
     app.state.services = svc
+    from audiosvc.api.routers.health import Shared
+
+    app.state.workers = Shared(svc.queue.workers)  # /healthz's worker count, shared
     install_error_handlers(app)
 
     from audiosvc.api.routers import health, jobs, metrics, openai_compat
