@@ -99,20 +99,32 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
     audio = decode(path)
     params = ChunkParams.from_settings(settings, job.options.chunk_seconds)
     plans = plan_chunks(audio.pcm, params)
+    if _unwanted(job_id, store):  # cancelled or deleted while decoding: write nothing
+        storage.delete(job_id)
+        return None
     for plan in plans:
         target = storage.chunk_path(job_id, plan.index)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
         audio.pcm[plan.start : plan.end].tofile(tmp)
         tmp.replace(target)
-    store.update(
-        job_id,
-        duration=round(audio.duration, 3),
-        chunks=[(p.start, p.end, p.overlap) for p in plans],
-        progress=job.progress.model_copy(
-            update={"chunks_total": len(plans), "seconds_total": round(audio.duration, 3)}
-        ),
-    )
+    try:
+        done = store.update(
+            job_id,
+            allow_from={"processing"},
+            duration=round(audio.duration, 3),
+            chunks=[(p.start, p.end, p.overlap) for p in plans],
+            progress=job.progress.model_copy(
+                update={"chunks_total": len(plans), "seconds_total": round(audio.duration, 3)}
+            ),
+        )
+    except NotFoundError:
+        done = None
+    if done is None:
+        # Cancelled or deleted while the chunks were written: the DELETE removed the files
+        # it saw, not these. Nothing of the job may stay.
+        storage.delete(job_id)
+        return None
     return len(plans)
 
 

@@ -123,6 +123,29 @@ def test_cancel_stops_a_running_job_and_deletes_its_files(
     assert client.get(f"/v1/jobs/{later['id']}").status_code == 404
 
 
+def test_cancel_during_prepare_leaves_no_file(
+    client: httpx.Client, service_settings: Settings, tmp_path: Path
+) -> None:
+    """Cancelled while its upload is being decoded and cut: the chunk files written after
+    the DELETE stayed on disk for ever (they were left through restarts)."""
+    from audiosvc.media import decode
+
+    pcm = np.tile(decode(SAMPLES / "meeting.m4a").pcm, 4)  # 14 minutes: seconds to decode
+    long = tmp_path / "long.m4a"
+    long.write_bytes(encode_audio(pcm, 16000, "m4a"))
+    job = _upload(client, long, language="en").json()
+    for ev in events(client, job["id"]):
+        if ev["status"] == "processing":  # prepare has begun
+            break
+    assert client.delete(f"/v1/jobs/{job['id']}").json()["status"] == "cancelled"
+    # The session's worker runs one task at a time: once a later job is done, the cancelled
+    # job's prepare has ended.
+    later = _upload(client, SAMPLES / "short.wav", language="en").json()
+    assert wait_until_done(client, later["id"])["status"] == "succeeded"
+    assert client.get(f"/v1/jobs/{job['id']}").json()["progress"]["chunks_done"] == 0
+    assert not (service_settings.jobs_dir / job["id"]).exists()
+
+
 def _error(resp: httpx.Response, status: int, param: str | None = None) -> dict:  # type: ignore[type-arg]
     assert resp.status_code == status, resp.text
     body = resp.json()
