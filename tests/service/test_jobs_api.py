@@ -290,3 +290,29 @@ def test_an_offset_out_of_range_is_a_clear_400(client: httpx.Client, offset: str
     resp = client.get("/v1/jobs", params={"offset": offset})  # the largest was a 500
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["param"] == "offset"
+
+
+def test_a_failed_synchronous_request_keeps_nothing(
+    client: httpx.Client, service_settings: Settings, tmp_path: Path
+) -> None:
+    """Its job fails in the worker (a WAV that declares 10 s and holds none): the error is
+    the answer, and neither the job nor its upload stays."""
+    import struct
+
+    hollow = tmp_path / "hollow.wav"
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    header = b"RIFF" + struct.pack("<I", 36 + 320000) + b"WAVE" + b"fmt " + fmt
+    hollow.write_bytes(header + b"data" + struct.pack("<I", 320000) + b"\0" * 10)
+    jobs_before = {j["id"] for j in client.get("/v1/jobs", params={"limit": 100}).json()["data"]}
+    service_settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    dirs_before = set(service_settings.jobs_dir.iterdir())
+    with hollow.open("rb") as f:
+        resp = client.post(
+            "/openai/v1/audio/transcriptions",
+            files={"file": ("hollow.wav", f)},
+            data={"model": "whisper-large-v3-turbo"},
+        )
+    assert resp.status_code == 400 and "truncated" in resp.json()["error"]["message"], resp.text
+    jobs_after = {j["id"] for j in client.get("/v1/jobs", params={"limit": 100}).json()["data"]}
+    assert jobs_after <= jobs_before
+    assert set(service_settings.jobs_dir.iterdir()) <= dirs_before
