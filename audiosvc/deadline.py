@@ -10,6 +10,11 @@ blocked read at once (``shutdown``, unlike ``close``, is safe while another thre
         with client.stream("GET", url, extensions=deadline.extensions) as resp:
             ...
     # an httpx.TransportError raised inside, with deadline.expired, means "out of time"
+
+With ``peer_ok``, it also checks the address each connection really reached, the moment it
+is made, and cuts a connection to a refused one (``deadline.refused`` names it): a host name
+checked when a job was submitted may resolve elsewhere by the time it is fetched (DNS
+rebinding), so only the connected address counts.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -29,8 +35,10 @@ _STREAM_EVENTS = (
 
 
 class Deadline:
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, peer_ok: Callable[[str], bool] | None = None) -> None:
         self.seconds = seconds
+        self.peer_ok = peer_ok
+        self.refused: str | None = None
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -65,6 +73,12 @@ class Deadline:
         with self._lock:
             self._sockets.append(sock)
             late = self.expired
+        if event == "connection.connect_tcp.complete" and self.peer_ok is not None:
+            with contextlib.suppress(OSError):
+                peer = str(sock.getpeername()[0])
+                if not self.peer_ok(peer):
+                    self.refused = peer
+                    late = True
         if late:
             _shut(sock)
 

@@ -50,7 +50,22 @@ def _forbidden(address: str) -> str | None:
     ):  # fmt: skip
         if getattr(ip, attr):
             return why
+    if not ip.is_global:  # what the list does not name: shared (100.64/10), benchmarking, ...
+        return "non-global"
     return None
+
+
+def public_peer(address: str) -> bool:
+    """Whether a connected peer's address is one the service may talk to."""
+    return _forbidden(address) is None
+
+
+def refused_peer(address: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"the url's host connected to a {_forbidden(address)} address ({address}); such "
+        "addresses are refused",
+        param="url",
+    )
 
 
 def validate_url(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> str:
@@ -119,7 +134,7 @@ def download(
     under ``policy`` (:mod:`audiosvc.retry`; none by default); once bytes have arrived, a
     failure is final (the writer cannot take them back)."""
     started = time.monotonic()
-    with Deadline(max_seconds) as deadline:
+    with Deadline(max_seconds, peer_ok=None if allow_private else public_peer) as deadline:
 
         def attempt() -> str | None:
             return _fetch(
@@ -130,12 +145,18 @@ def download(
             if policy is None:
                 return attempt()
             retrying = policy.retrying(
-                lambda exc: isinstance(exc, _Transient) and not deadline.expired,
+                lambda exc: (
+                    isinstance(exc, _Transient)
+                    and not deadline.expired
+                    and deadline.refused is None
+                ),
                 call="download",
                 deadline=max_seconds if max_seconds != float("inf") else None,
             )
             return retrying(attempt)
         except (_Transient, httpx.HTTPError) as exc:
+            if deadline.refused is not None:
+                raise refused_peer(deadline.refused) from exc
             if deadline.expired or time.monotonic() - started > max_seconds:
                 raise InvalidRequestError(
                     f"fetching the url took longer than {max_seconds:g} s", param="url"

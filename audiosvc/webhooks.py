@@ -24,6 +24,8 @@ import httpx
 
 from audiosvc import retry
 from audiosvc.deadline import Deadline
+from audiosvc.errors import InvalidRequestError
+from audiosvc.fetch import public_peer, refused_peer, validate_url
 
 SIGNATURE_HEADER = "Audiosvc-Signature"
 TIMESTAMP_HEADER = "Audiosvc-Timestamp"
@@ -75,12 +77,18 @@ class DeliveryResult:
 MAX_ANSWER_BYTES = 1024
 
 
-def deliver(url: str, body: bytes, *, secret: str | None, timeout: float) -> DeliveryResult:
+def deliver(
+    url: str, body: bytes, *, secret: str | None, timeout: float, allow_private: bool = False
+) -> DeliveryResult:
     """One POST, ``timeout`` seconds in all (connect, send, the whole answer), so a receiver
-    that trickles its answer cannot hold an io thread; never raises for network trouble."""
+    that trickles its answer cannot hold an io thread; never raises for network trouble.
+    The address is checked again now, on the connection itself (it was checked when the job
+    was submitted, but DNS may have changed since): a private one is never posted to."""
+    peer_ok = None if allow_private else public_peer
     try:
+        validate_url(url, allow_private=allow_private)
         with (
-            Deadline(timeout) as deadline,
+            Deadline(timeout, peer_ok=peer_ok) as deadline,
             httpx.Client(timeout=timeout, follow_redirects=False) as http,
             http.stream(
                 "POST",
@@ -96,9 +104,11 @@ def deliver(url: str, body: bytes, *, secret: str | None, timeout: float) -> Del
                 if len(text) >= MAX_ANSWER_BYTES:
                     break
             return _judge(resp, text[:MAX_ANSWER_BYTES].decode("utf-8", "replace"))
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, InvalidRequestError) as exc:
         return DeliveryResult("give_up", detail=str(exc))  # retrying cannot help
     except httpx.HTTPError as exc:
+        if deadline.refused is not None:
+            return DeliveryResult("give_up", detail=str(refused_peer(deadline.refused)))
         if deadline.expired:
             return DeliveryResult("retry", detail=f"no complete answer within {timeout:g} s")
         return DeliveryResult("retry", detail=type(exc).__name__)

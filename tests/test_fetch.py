@@ -83,7 +83,9 @@ def test_download_streams_to_the_writer(origin: str, tmp_path: Path) -> None:
 
 
 def test_a_redirect_to_a_private_address_is_refused(origin: str, tmp_path: Path) -> None:
-    """The first host is 'public' (by the resolver); the redirect lands on 127.0.0.1."""
+    """The first host is 'public' (by the resolver), the redirect's host private. Every hop is
+    validated, and so is every connection: here the first connection already reaches
+    127.0.0.1 (the test's origin), and is refused before the redirect is read."""
     host = origin.split("//")[1]
     calls: list[str] = []
 
@@ -96,7 +98,7 @@ def test_a_redirect_to_a_private_address_is_refused(origin: str, tmp_path: Path)
         UploadWriter(tmp_path / "x", 10_000) as w,
     ):
         download(f"http://{host}/redirect", w, allow_private=False, timeout=5, resolver=resolver)
-    assert len(calls) == 2 and not (tmp_path / "x").exists()
+    assert len(calls) == 1 and not (tmp_path / "x").exists()
 
 
 def test_http_errors_and_size_limit(origin: str, tmp_path: Path) -> None:
@@ -202,3 +204,34 @@ def test_the_remote_servers_name_is_cleaned(tmp_path: Path) -> None:
 
     with serving(Handler) as url, UploadWriter(tmp_path / "a", 100) as w:
         assert download(f"{url}/x", w, allow_private=True, timeout=5) == "r\u00e9union.wav"
+
+
+@pytest.mark.parametrize(
+    "address", ["100.100.100.200", "100.64.0.1", "198.18.0.1", "::ffff:10.0.0.1"]
+)
+def test_every_non_global_address_is_refused(address: str) -> None:
+    """Shared address space (a cloud's metadata service lives at 100.100.100.200) and every
+    other range that is not global, by ipaddress's own notion, not a hand-kept list."""
+    with pytest.raises(InvalidRequestError, match="refused"):
+        validate_url(
+            "http://media.example/a.wav", allow_private=False, resolver=lambda _h: [address]
+        )
+
+
+def test_the_connected_address_is_checked_not_only_the_resolved_one(
+    origin: str, tmp_path: Path
+) -> None:
+    """The resolver says public (a DNS answer that changes between check and connection);
+    the connection lands on 127.0.0.1 and is cut before a byte is sent."""
+    host = origin.split("//")[1]
+    with (
+        pytest.raises(InvalidRequestError, match=r"connected to a loopback address \(127.0.0.1\)"),
+        UploadWriter(tmp_path / "x", 10_000) as w,
+    ):
+        download(
+            f"http://{host}/clip.wav",
+            w,
+            allow_private=False,
+            timeout=5,
+            resolver=lambda _h: ["93.184.216.34"],
+        )

@@ -62,14 +62,15 @@ def test_delivery_outcomes(
     receiver: tuple[str, list[int]], path: str, outcome: str, retry_after: float | None
 ) -> None:
     base, _ = receiver
-    result = webhooks.deliver(base + path, b"{}", secret="s", timeout=0.3)
+    result = webhooks.deliver(base + path, b"{}", secret="s", timeout=0.3, allow_private=True)
     assert result.outcome == outcome
     assert result.retry_after == retry_after
 
 
 def test_unreachable_is_retried_and_a_bad_url_is_not() -> None:
-    assert webhooks.deliver("http://127.0.0.1:9/", b"{}", secret=None, timeout=1).outcome == "retry"
-    assert webhooks.deliver("not a url", b"{}", secret=None, timeout=1).outcome == "give_up"
+    local = {"secret": None, "timeout": 1, "allow_private": True}
+    assert webhooks.deliver("http://127.0.0.1:9/", b"{}", **local).outcome == "retry"  # type: ignore[arg-type]
+    assert webhooks.deliver("not a url", b"{}", **local).outcome == "give_up"  # type: ignore[arg-type]
 
 
 def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout() -> None:
@@ -77,7 +78,16 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout() -> None
     attempt does, and the next delivery is not held up."""
     for where in ("headers", "body"):
         with trickling(where=where) as (url, arrived):  # type: ignore[arg-type]
-            result = webhooks.deliver(url, b"{}", secret=None, timeout=1)
+            result = webhooks.deliver(url, b"{}", secret=None, timeout=1, allow_private=True)
         assert arrived.is_set()
         assert result.outcome == "retry"
         assert result.detail == "no complete answer within 1 s"
+
+
+def test_a_private_receiver_is_refused_at_delivery(receiver: tuple[str, list[int]]) -> None:
+    """Checked again when delivered, not only when the job was submitted: DNS may change."""
+    base, statuses = receiver
+    for url in (base + "/200", "http://100.100.100.200/latest/meta-data/"):
+        result = webhooks.deliver(url, b"{}", secret=None, timeout=1)
+        assert result.outcome == "give_up" and "refused" in result.detail, result
+    assert statuses == []  # nothing was posted

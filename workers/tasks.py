@@ -137,7 +137,11 @@ def notify(self: Task, job_id: str) -> str:
         return "none"
     body = service.webhook_payload(job, settings.public_url)
     result = webhooks.deliver(
-        url, body, secret=reveal(settings.webhook_secret), timeout=settings.webhook_timeout
+        url,
+        body,
+        secret=reveal(settings.webhook_secret),
+        timeout=settings.webhook_timeout,
+        allow_private=settings.allow_private_urls,
     )
     policy = retry.rescheduled(settings, settings.webhook_max_retries)
     if result.outcome == "retry" and not policy.gives_up(self.request.retries):
