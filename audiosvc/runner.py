@@ -21,6 +21,7 @@ from audiosvc.errors import AudiosvcError
 from audiosvc.jobqueue import LANES, CeleryQueue
 from audiosvc.redis_server import EmbeddedRedis, die_with_parent
 from audiosvc.settings import Settings
+from audiosvc.storage import private_files
 
 
 def worker_command(
@@ -134,6 +135,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     import uvicorn
 
     settings = settings.model_copy(update={"worker_concurrency": workers})
+    private_files()  # the data dir, Redis's files and every job's, for this account alone
     lock = _lock(settings.data_dir)
     redis: EmbeddedRedis | None = None
     procs: list[subprocess.Popen[bytes]] = []

@@ -5,6 +5,7 @@ In scale-out deployments ``data_dir`` is a volume shared by the API and every wo
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -13,6 +14,13 @@ from types import TracebackType
 from audiosvc.errors import TooLargeError
 
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+def private_files() -> None:
+    """Every file and directory this process creates from now on is its owner's alone (umask
+    077): uploads, chunks, transcripts and replies are people's words, and other accounts
+    on the machine must not read them. Called by every service process at its start."""
+    os.umask(0o077)
 
 
 class Storage:

@@ -14,8 +14,10 @@ from celery.signals import worker_process_init
 
 from audiosvc.jobqueue import configure
 from audiosvc.settings import Settings
+from audiosvc.storage import private_files
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+private_files()  # job files are their owner's alone
 
 
 def make_app(settings: Settings | None = None) -> Celery:

@@ -28,7 +28,7 @@ from audiosvc.jobqueue import CeleryQueue, JobQueue
 from audiosvc.jobs import JobStore
 from audiosvc.metrics import record_to
 from audiosvc.settings import Settings
-from audiosvc.storage import Storage
+from audiosvc.storage import Storage, private_files
 
 log = logging.getLogger("audiosvc.api")
 
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     settings = settings or Settings()
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url")
+    private_files()
     store = JobStore.from_url(settings.redis_url)
     record_to(store.r)
     svc = Services(

@@ -316,3 +316,11 @@ def test_a_failed_synchronous_request_keeps_nothing(
     jobs_after = {j["id"] for j in client.get("/v1/jobs", params={"limit": 100}).json()["data"]}
     assert jobs_after <= jobs_before
     assert set(service_settings.jobs_dir.iterdir()) <= dirs_before
+
+
+def test_a_jobs_files_are_its_owners_alone(short_job: dict, service_settings: Settings) -> None:  # type: ignore[type-arg]
+    """They were world-readable: uploads and transcripts are people's words."""
+    root = service_settings.jobs_dir / short_job["id"]
+    paths = [root, *root.rglob("*")]
+    assert len(paths) > 1
+    assert {oct(p.stat().st_mode & 0o777) for p in paths} <= {"0o700", "0o600"}
