@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # None: start an embedded redis-server under data_dir
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str = ""  # base URL put in links of webhooks, e.g. https://audio.example.com
+    public_url: str = ""  # base of links in job views and webhooks (unset: paths)
     api_keys: SecretStr | None = None  # comma-separated; when set, a Bearer key is required
     max_upload_bytes: int = 1024**3  # 1 GB
     allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses

@@ -324,3 +324,20 @@ def test_a_jobs_files_are_its_owners_alone(short_job: dict, service_settings: Se
     paths = [root, *root.rglob("*")]
     assert len(paths) > 1
     assert {oct(p.stat().st_mode & 0o777) for p in paths} <= {"0o700", "0o600"}
+
+
+def test_links_never_come_from_the_host_header(client: httpx.Client) -> None:
+    """The caller chooses the Host header: a link built from it points wherever they like."""
+    with (SAMPLES / "short.wav").open("rb") as f:
+        resp = client.post(
+            "/v1/jobs",
+            files={"file": ("short.wav", f)},
+            data={"language": "en"},
+            headers={"host": "evil.example"},
+        )
+    assert resp.status_code == 202, resp.text
+    job = resp.json()
+    assert "evil.example" not in json.dumps(job) + resp.headers["location"]
+    assert job["links"]["self"] == f"/v1/jobs/{job['id']}"
+    assert client.get(job["links"]["self"]).json()["id"] == job["id"]
+    client.delete(job["links"]["self"])

@@ -27,19 +27,18 @@ from audiosvc.subtitles import SubtitleLimits
 router = APIRouter(prefix="/v1/jobs")
 
 
-def _base(request: Request, settings: Settings) -> str:
-    return settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-
-
-def _view(job: Job, request: Request, settings: Settings) -> dict[str, Any]:
-    links = service.links(job.id, _base(request, settings), reply=job.options.reply is not None)
+def _view(job: Job, settings: Settings) -> dict[str, Any]:
+    """Links are absolute under ``AUDIOSVC_PUBLIC_URL``, else paths: never built from the
+    request's ``Host`` header, which the caller chooses."""
+    base = settings.public_url.rstrip("/")
+    links = service.links(job.id, base, reply=job.options.reply is not None)
     return public_view(job, links)
 
 
 @router.post("", status_code=202)
 async def create_job(request: Request, svc: ServicesDep, who: CallerDep) -> JSONResponse:
     job, _ = await accept(request, svc, who)
-    body = _view(job, request, svc.settings)
+    body = _view(job, svc.settings)
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
 
@@ -71,7 +70,7 @@ async def list_jobs(
     )
     return {
         "object": "list",
-        "data": [_view(j, request, svc.settings) for j in jobs],
+        "data": [_view(j, svc.settings) for j in jobs],
         "has_more": more,
     }
 
@@ -79,7 +78,7 @@ async def list_jobs(
 @router.get("/{job_id}")
 async def get_job(job_id: str, request: Request, svc: ServicesDep, who: CallerDep) -> Any:
     job = await run_in_threadpool(_get, svc, who, job_id)
-    return _view(job, request, svc.settings)
+    return _view(job, svc.settings)
 
 
 @router.get("/{job_id}/transcript")
@@ -173,4 +172,4 @@ async def delete_job(job_id: str, request: Request, svc: ServicesDep, who: Calle
     await run_in_threadpool(svc.storage.delete, job_id)
     if cancelled is None:  # it ended meanwhile
         cancelled = await run_in_threadpool(svc.store.get, job_id)
-    return _view(cancelled, request, svc.settings)
+    return _view(cancelled, svc.settings)
