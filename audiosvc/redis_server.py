@@ -7,6 +7,8 @@ Used by ``audiosvc serve`` when no ``AUDIOSVC_REDIS_URL`` is set, and by the tes
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -54,7 +56,12 @@ def free_port() -> int:
 class EmbeddedRedis:
     """A redis-server child process on 127.0.0.1 with AOF persistence in ``data_dir``.
 
-    Restarting it with the same ``data_dir`` and port brings back every queued task."""
+    Restarting it with the same ``data_dir`` and port brings back every queued task.
+
+    It asks for a password, made once per ``data_dir`` and kept beside the data (readable by
+    this account alone): another account on the machine can reach 127.0.0.1 too. The password
+    goes to redis-server in its configuration file, never on the command line (which every
+    account can read in the process list)."""
 
     def __init__(
         self,
@@ -71,13 +78,28 @@ class EmbeddedRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def password(self) -> str:
+        path = self.data_dir / "redis.password"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.data_dir / "redis.conf"
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"requirepass {self.password}\n")
         args = [
             str(find_redis_server()),
+            str(conf),
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--dir", str(self.data_dir),
@@ -109,8 +131,14 @@ class EmbeddedRedis:
     def ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(64).startswith(b"+PONG")
+                s.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                got = b""
+                while b"\r\n" not in got or got.count(b"\r\n") < 2:
+                    block = s.recv(64)
+                    if not block:
+                        return False
+                    got += block
+                return got.endswith(b"+PONG\r\n")
         except OSError:
             return False
 
