@@ -86,6 +86,15 @@ class ConflictError(AudiosvcError):
     code = "conflict"
 
 
+class InsufficientStorageError(AudiosvcError):
+    """The data dir's disk is down to its floor (507): the upload is refused, and what was
+    already accepted keeps its room."""
+
+    status = 507
+    type = "service_unavailable"
+    code = "insufficient_storage"
+
+
 class ServiceUnavailableError(AudiosvcError):
     """A part of the service (Redis, the queue) cannot be reached right now."""
 

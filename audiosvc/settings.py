@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     public_url: str = ""  # base of links in job views and webhooks (unset: paths)
     api_keys: SecretStr | None = None  # comma-separated; when set, a Bearer key is required
     max_upload_bytes: int = 1024**3  # 1 GB
+    # Below this much free space on the data dir's disk, uploads and downloads are refused
+    # (507): the room left is for the chunks and transcripts of jobs already accepted.
+    min_free_bytes: int = Field(default=1024**3, ge=0)
     allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses
     url_fetch_timeout: float = 60.0  # the longest silence of a URL's server
     url_fetch_max_seconds: float = 1800.0  # the longest a URL's whole download may take

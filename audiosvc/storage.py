@@ -11,9 +11,13 @@ import shutil
 from pathlib import Path
 from types import TracebackType
 
-from audiosvc.errors import TooLargeError
+from audiosvc.errors import InsufficientStorageError, TooLargeError
 
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+# How often (in bytes written) an upload looks at the disk's free space again.
+FREE_CHECK_BYTES = 8 * 1024 * 1024
 
 
 def private_files() -> None:
@@ -24,8 +28,9 @@ def private_files() -> None:
 
 
 class Storage:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, min_free_bytes: int = 0) -> None:
         self.root = Path(root)
+        self.min_free_bytes = min_free_bytes
 
     def job_dir(self, job_id: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id):
@@ -50,25 +55,39 @@ class Storage:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
     def writer(self, path: Path, max_bytes: int) -> UploadWriter:
-        return UploadWriter(path, max_bytes)
+        return UploadWriter(path, max_bytes, self.min_free_bytes)
 
 
 class UploadWriter:
     """Writes a stream to ``path`` block by block, never holding it whole, and stops with
-    :class:`TooLargeError` as soon as it passes ``max_bytes``. On any error the partial file
+    :class:`TooLargeError` as soon as it passes ``max_bytes``, and with
+    :class:`InsufficientStorageError` when the disk's free space falls to ``min_free_bytes``
+    (checked at the start and every :data:`FREE_CHECK_BYTES`). On any error the partial file
     is removed."""
 
-    def __init__(self, path: Path, max_bytes: int) -> None:
+    def __init__(self, path: Path, max_bytes: int, min_free_bytes: int = 0) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self.min_free_bytes = min_free_bytes
         self.size = 0
+        self._checked_at = 0
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_free()
         self._file = path.open("wb")
+
+    def _check_free(self) -> None:
+        if self.min_free_bytes and shutil.disk_usage(self.path.parent).free < self.min_free_bytes:
+            raise InsufficientStorageError(
+                "the service is short of disk space; try again later", param="file"
+            )
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self.max_bytes:
             raise TooLargeError(f"upload exceeds the limit of {self.max_bytes} bytes", param="file")
+        if self.size - self._checked_at >= FREE_CHECK_BYTES:
+            self._checked_at = self.size
+            self._check_free()
         self._file.write(data)
 
     def close(self) -> None:

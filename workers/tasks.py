@@ -34,7 +34,7 @@ def _store() -> JobStore:
 
 
 def _storage() -> Storage:
-    return Storage(_settings().jobs_dir)
+    return Storage(_settings().jobs_dir, _settings().min_free_bytes)
 
 
 def _failed(job_id: str, exc: BaseException) -> None:

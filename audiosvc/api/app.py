@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     svc = Services(
         settings,
         store,
-        Storage(settings.jobs_dir),
+        Storage(settings.jobs_dir, settings.min_free_bytes),
         queue or CeleryQueue(settings),
     )
 

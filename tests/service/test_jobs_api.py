@@ -341,3 +341,29 @@ def test_links_never_come_from_the_host_header(client: httpx.Client) -> None:
     assert job["links"]["self"] == f"/v1/jobs/{job['id']}"
     assert client.get(job["links"]["self"]).json()["id"] == job["id"]
     client.delete(job["links"]["self"])
+
+
+def test_uploads_stop_at_the_disk_floor_and_keep_nothing(
+    service_settings: Settings, tmp_path: Path
+) -> None:
+    """Refused at once when the disk is already at its floor, and mid-upload when the upload
+    itself would take it there; what was accepted before keeps its room."""
+    import shutil
+
+    from tests.service.harness import Api
+
+    free = shutil.disk_usage(service_settings.jobs_dir.parent).free
+    blob = tmp_path / "big.wav"
+    blob.write_bytes(np.random.default_rng(1).bytes(40 * 1024 * 1024))
+    service_settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    before = set(service_settings.jobs_dir.iterdir())
+    for floor, what in ((free * 2, "at once"), (free - 12 * 1024 * 1024, "mid-upload")):
+        api = Api(service_settings.model_copy(update={"min_free_bytes": floor})).start()
+        try:
+            with httpx.Client(base_url=api.url, timeout=60) as c:
+                err = _error(_upload(c, blob, language="en"), 507, "file")
+                assert err["code"] == "insufficient_storage", what
+                assert c.get("/healthz").status_code == 200
+        finally:
+            api.stop()
+    assert set(service_settings.jobs_dir.iterdir()) <= before
