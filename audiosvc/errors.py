@@ -86,6 +86,26 @@ class ConflictError(AudiosvcError):
     code = "conflict"
 
 
+class QuotaExceededError(AudiosvcError):
+    """A key's own budget is spent (429): requests per minute, or jobs in flight.
+    ``retry_after`` and ``headers`` go into the response."""
+
+    status = 429
+    type = "rate_limit_exceeded"
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.headers = {"retry-after": str(max(1, round(retry_after))), **(headers or {})}
+
+
 class InsufficientStorageError(AudiosvcError):
     """The data dir's disk is down to its floor (507): the upload is refused, and what was
     already accepted keeps its room."""

@@ -157,6 +157,10 @@ class JobStore:
         return f"{PREFIX}:job:{job_id}:tasks"
 
     @staticmethod
+    def in_flight_key(owner: str) -> str:
+        return f"{PREFIX}:inflight:{owner}"
+
+    @staticmethod
     def channel(job_id: str) -> str:
         return f"{PREFIX}:job:{job_id}:events"
 
@@ -215,6 +219,7 @@ class JobStore:
         pipe.zadd(self.index_key(None), {job.id: job.created_at})
         if job.owner is not None:
             pipe.zadd(self.index_key(job.owner), {job.id: job.created_at})
+            pipe.sadd(self.in_flight_key(job.owner), job.id)
         pipe.execute()
         self.publish(job.id)
         metrics.count("audiosvc_jobs", to=self.r, status=job.status)
@@ -266,6 +271,8 @@ class JobStore:
         if error is not None:
             changes["error"] = job_error(error)
         job = self.update(job_id, allow_from=allow_from, status=status, **changes)
+        if job is not None and status in TERMINAL and job.owner is not None:
+            self.r.srem(self.in_flight_key(job.owner), job_id)
         if job is not None:
             metrics.count("audiosvc_jobs", to=self.r, status=status)
             if status in TERMINAL:
@@ -291,6 +298,10 @@ class JobStore:
         self.publish(job_id)
         return True
 
+    def in_flight(self, owner: str) -> int:
+        """How many of ``owner``'s jobs are queued or processing."""
+        return int(self.r.scard(self.in_flight_key(owner)))
+
     def chunk_results(self, job_id: str) -> dict[int, Transcript]:
         raw = self.r.hgetall(self.chunks_key(job_id))
         return {int(k): Transcript.model_validate_json(v) for k, v in raw.items()}
@@ -310,6 +321,7 @@ class JobStore:
         pipe.zrem(self.index_key(None), job_id)
         if job.owner is not None:
             pipe.zrem(self.index_key(job.owner), job_id)
+            pipe.srem(self.in_flight_key(job.owner), job_id)
         pipe.execute()
 
     def expired(self, older_than: float, limit: int = 500) -> list[str]:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Below this much free space on the data dir's disk, uploads and downloads are refused
     # (507): the room left is for the chunks and transcripts of jobs already accepted.
     min_free_bytes: int = Field(default=1024**3, ge=0)
+    # Per key (or per client address, with no keys): 0 lifts a limit.
+    key_requests_per_minute: int = Field(default=600, ge=0)
+    key_jobs_in_flight: int = Field(default=20, ge=0)
     allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses
     url_fetch_timeout: float = 60.0  # the longest silence of a URL's server
     url_fetch_max_seconds: float = 1800.0  # the longest a URL's whole download may take

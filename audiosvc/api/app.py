@@ -21,6 +21,7 @@ from audiosvc.errors import (
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
+    QuotaExceededError,
     ServiceUnavailableError,
     error_response,
 )
@@ -36,6 +37,8 @@ log = logging.getLogger("audiosvc.api")
 def _json_error(exc: BaseException) -> JSONResponse:
     status, body = error_response(exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    if isinstance(exc, QuotaExceededError):
+        headers = exc.headers
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from audiosvc.api import quota
 from audiosvc.errors import AuthenticationError
 from audiosvc.jobqueue import JobQueue
 from audiosvc.jobs import JobStore, owner_of
@@ -38,6 +39,15 @@ class Caller:
 
 
 def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Caller:
+    """Who is calling, and, for a key, one more request on its budget
+    (:mod:`audiosvc.api.quota`)."""
+    who = _identify(request, svc)
+    if who.owner is not None:
+        quota.count_request(svc.store.r, who.owner, svc.settings.key_requests_per_minute)
+    return who
+
+
+def _identify(request: Request, svc: Services) -> Caller:
     keys = svc.settings.api_key_list()
     if not keys:
         return Caller(owner=None, restricted=False)

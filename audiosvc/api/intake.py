@@ -10,6 +10,7 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from audiosvc.api import quota
 from audiosvc.api.deps import Caller, Services
 from audiosvc.api.upload import check_content_length, parse_upload
 from audiosvc.chat import chat_configured
@@ -140,6 +141,10 @@ async def receive(
     media. On failure nothing is kept."""
     settings, storage = svc.settings, svc.storage
     check_content_length(request.headers.get("content-length"), settings.max_upload_bytes)
+    if who.owner is not None:  # before a byte is stored: over the limit costs nothing
+        await run_in_threadpool(
+            quota.check_in_flight, svc.store, who.owner, settings.key_jobs_in_flight
+        )
     job_id = new_job_id()
     try:
         form = await parse_upload(

@@ -752,3 +752,46 @@ class TestWithARemoteProvider:
         p = final["progress"]
         assert p["chunks_done"] == p["chunks_total"] == 2
         assert p["seconds_done"] == pytest.approx(p["seconds_total"], abs=0.01)
+
+
+# --- per-key limits ----------------------------------------------------------------------------
+
+
+def test_each_key_has_its_own_request_and_in_flight_budget(
+    lone: tuple[Api, EmbeddedRedis, Settings],
+) -> None:
+    """Two keys on an API no worker serves (so a job stays queued, in flight): each key may
+    have one job in flight and make 8 requests a minute; one key's use never spends the
+    other's."""
+    _, _, base = lone
+    settings = base.model_copy(
+        update={"api_keys": "key-a,key-b", "key_requests_per_minute": 8, "key_jobs_in_flight": 1}
+    )
+    with _api(settings) as server:
+        a = httpx.Client(base_url=server.url, headers={"authorization": "Bearer key-a"})
+        b = httpx.Client(base_url=server.url, headers={"authorization": "Bearer key-b"})
+        clip = (SAMPLES / "short.wav").read_bytes()
+
+        def submit(c: httpx.Client) -> httpx.Response:
+            return c.post("/v1/jobs", files={"file": ("short.wav", clip)}, data={"language": "en"})
+
+        first = submit(a)
+        assert first.status_code == 202, first.text
+        refused = submit(a)  # one in flight already
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_jobs"
+        assert int(refused.headers["retry-after"]) > 0
+        assert submit(b).status_code == 202  # the other key's budget is its own
+        assert a.delete(f"/v1/jobs/{first.json()['id']}").status_code == 200  # cancelled
+        assert submit(a).status_code == 202  # in flight no more: room again
+        for _attempt in range(2):  # a minute that turns mid-way resets the count: once more
+            window = int(time.time() // 60)
+            answers = [a.get("/v1/jobs") for _ in range(9)]  # 8 allowed, whatever came before
+            if int(time.time() // 60) == window:
+                break
+        codes = [r.status_code for r in answers]
+        assert codes[-1] == 429 and codes == sorted(codes), codes  # 200s, then 429s
+        over = answers[-1]
+        assert over.json()["error"]["type"] == "rate_limit_exceeded"
+        assert over.headers["x-ratelimit-limit-requests"] == "8"
+        assert 0 < int(over.headers["retry-after"]) <= 60
+        assert b.get("/v1/jobs").status_code == 200
