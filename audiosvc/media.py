@@ -6,6 +6,8 @@ No ``ffmpeg``/``ffprobe`` binaries are needed. Every failure becomes a one-line
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,9 +108,27 @@ def _wav_declared_duration(path: Path) -> float | None:
     return None
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Read the container's headers without decoding (cheap: use it to vet uploads)."""
+@contextlib.contextmanager
+def _as(path: Path, name: str | None) -> Iterator[None]:
+    """Errors name the file as its user knows it (``name``), not as it is stored here."""
+    try:
+        yield
+    except MediaError as exc:
+        if name and exc.message.startswith(f"{path.name}:"):
+            exc.message = name + exc.message[len(path.name) :]
+            exc.args = (exc.message,)
+        raise
+
+
+def probe(path: str | Path, name: str | None = None) -> MediaInfo:
+    """Read the container's headers without decoding (cheap: use it to vet uploads). Errors
+    call the file ``name`` when given (the user's name for it)."""
     path = Path(path)
+    with _as(path, name):
+        return _probe(path)
+
+
+def _probe(path: Path) -> MediaInfo:
     _check_file(path)
     with _open(path) as container:
         stream = _audio_stream(path, container)
@@ -142,9 +162,15 @@ class _PcmBuffer:
         return self._buf[: self._n]
 
 
-def decode(path: str | Path) -> DecodedAudio:
-    """Decode the first audio track of ``path`` to 16 kHz mono int16 PCM."""
+def decode(path: str | Path, name: str | None = None) -> DecodedAudio:
+    """Decode the first audio track of ``path`` to 16 kHz mono int16 PCM. Errors call the
+    file ``name`` when given (the user's name for it)."""
     path = Path(path)
+    with _as(path, name):
+        return _decode(path)
+
+
+def _decode(path: Path) -> DecodedAudio:
     _check_file(path)
     with _open(path) as container:
         stream = _audio_stream(path, container)

@@ -96,7 +96,7 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
         store.update(job_id, upload_path=str(path), filename=filename or job.filename)
     if path is None:
         raise AudiosvcError("the job has neither an upload nor a url")
-    audio = decode(path)
+    audio = decode(path, job.filename)
     params = ChunkParams.from_settings(settings, job.options.chunk_seconds)
     plans = plan_chunks(audio.pcm, params)
     if _unwanted(job_id, store):  # cancelled or deleted while decoding: write nothing

@@ -170,7 +170,8 @@ async def receive(
         upload = form.file.path if form.file is not None else None
         media = None
         if upload is not None:
-            media = await run_in_threadpool(probe, upload)  # 415/400 now, not after queueing
+            # 415/400 now, not after queueing; the error names the user's file
+            media = await run_in_threadpool(probe, upload, clean_name(form.filename))
     except BaseException:
         storage.delete(job_id)
         raise

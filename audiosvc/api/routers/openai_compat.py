@@ -130,7 +130,7 @@ def _quick(got: Received, svc: Services) -> bool:
 def _direct(job: Job, svc: Services) -> Transcript:
     assert job.upload_path is not None
     return transcribe_audio(
-        decode(job.upload_path),
+        decode(job.upload_path, job.filename),
         service.options_of(job),
         service.provider_for(svc.settings),
         svc.settings,
