@@ -78,3 +78,22 @@ def test_a_rejected_key_fails_the_job_with_the_providers_message(
     assert final["error"]["code"] == "provider_auth_failed"
     assert "Invalid API Key" in final["error"]["message"]
     assert len(groq_worker.requests) == 1  # never retried
+
+
+def test_a_malformed_200_is_retried_and_then_fails_the_job_clearly(
+    client: httpx.Client, groq_worker: GroqServer
+) -> None:
+    """A provider that answers 200 with a body cut off: tried again (once in-process, then by
+    the chunk's own retries), and when it never gets better the job fails with a clear
+    error, the service answering throughout."""
+    groq_worker.fail_next(Fault.malformed())  # once: the retry gets a good answer
+    final = wait_until_done(client, _submit(client))
+    assert final["status"] == "succeeded", final
+    assert len(groq_worker.requests) == 2
+
+    groq_worker.fail_next(*[Fault.malformed()] * 100)  # never better
+    final = wait_until_done(client, _submit(client), timeout=300)
+    assert final["status"] == "failed"
+    assert final["error"]["code"] == "provider_bad_response"
+    assert "not JSON" in final["error"]["message"]
+    assert client.get("/healthz").status_code == 200
