@@ -12,7 +12,7 @@ import pytest
 from audiosvc.redis_server import EmbeddedRedis
 from audiosvc.settings import Settings
 from tests.measures import doubled_sentences, wer
-from tests.service.conftest import SAMPLES
+from tests.service.conftest import SAMPLES, Gate
 from tests.service.harness import Api, Worker, events, wait_until_done
 
 pytestmark = pytest.mark.engine
@@ -45,6 +45,31 @@ def test_worker_killed_mid_job_loses_and_doubles_nothing(
     text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "text"}).text
     assert wer(reference, text) <= 0.014  # measured 0.006, as without the kill (4 of 634 words)
     assert doubled_sentences(reference, text) == []
+
+
+def test_worker_killed_during_prepare_loses_nothing(
+    client: httpx.Client,
+    worker: Worker,
+    service_settings: Settings,
+    held_media: tuple[str, Gate],
+    tmp_path: Path,
+) -> None:
+    """SIGKILLed while its job's prepare downloads the media: the prepare comes back to the
+    next worker, which downloads again from the start, and the job succeeds."""
+    url, gate = held_media
+    resp = client.post("/v1/jobs", data={"url": url, "language": "en"})
+    assert resp.status_code == 202, resp.text
+    assert gate.arrived.wait(60)  # the worker is inside prepare, waiting on the origin
+    worker.kill()
+    gate.release.set()
+    replacement = Worker(service_settings, tmp_path / "worker2.log").start()
+    try:
+        final = wait_until_done(client, resp.json()["id"], timeout=120)
+    finally:
+        worker.proc = replacement.proc  # the session fixture stops whichever runs now
+    assert final["status"] == "succeeded", final
+    text = client.get(f"/v1/jobs/{final['id']}/transcript", params={"format": "text"}).text
+    assert wer((SAMPLES / "short.txt").read_text(), text) <= 0.05  # measured 0.0
 
 
 def test_redis_restart_with_queued_jobs_loses_none(
