@@ -271,15 +271,16 @@ class JobStore:
         if error is not None:
             changes["error"] = job_error(error)
         job = self.update(job_id, allow_from=allow_from, status=status, **changes)
-        if job is not None and status in TERMINAL and job.owner is not None:
-            self.r.srem(self.in_flight_key(job.owner), job_id)
-        if job is not None:
-            metrics.count("audiosvc_jobs", to=self.r, status=status)
-            if status in TERMINAL:
-                seconds = now - job.created_at
-                metrics.observe("audiosvc_job_seconds", seconds, to=self.r, status=status)
-            if job.error is not None and status == "failed":
-                metrics.count("audiosvc_job_errors", to=self.r, code=job.error.code)
+        if job is None:
+            return None
+        metrics.count("audiosvc_jobs", to=self.r, status=status)
+        if status in TERMINAL:
+            if job.owner is not None:
+                self.r.srem(self.in_flight_key(job.owner), job_id)
+            seconds = now - job.created_at
+            metrics.observe("audiosvc_job_seconds", seconds, to=self.r, status=status)
+        if job.error is not None and status == "failed":
+            metrics.count("audiosvc_job_errors", to=self.r, code=job.error.code)
         return job
 
     # --- chunks

@@ -76,16 +76,20 @@ class EmbeddedRedis:
         self.fsync = fsync
         self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
+        self._password: str | None = None
 
     @property
     def password(self) -> str:
-        path = self.data_dir / "redis.password"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(24))
-        return path.read_text().strip()
+        """This data dir's password: made on first use, then read once per instance."""
+        if self._password is None:
+            path = self.data_dir / "redis.password"
+            if not path.exists():
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(24))
+            self._password = path.read_text().strip()
+        return self._password
 
     @property
     def url(self) -> str:
@@ -133,7 +137,7 @@ class EmbeddedRedis:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                 s.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
                 got = b""
-                while b"\r\n" not in got or got.count(b"\r\n") < 2:
+                while got.count(b"\r\n") < 2:  # the answers to AUTH and to PING
                     block = s.recv(64)
                     if not block:
                         return False

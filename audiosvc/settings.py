@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     # Below this much free space on the data dir's disk, uploads and downloads are refused
     # (507): the room left is for the chunks and transcripts of jobs already accepted.
     min_free_bytes: int = Field(default=1024**3, ge=0)
-    # Per key (or per client address, with no keys): 0 lifts a limit.
+    # Per API key (a service without keys has none): 0 lifts a limit.
     key_requests_per_minute: int = Field(default=600, ge=0)
     key_jobs_in_flight: int = Field(default=20, ge=0)
     allow_private_urls: bool = False  # let `url` jobs fetch loopback/private addresses

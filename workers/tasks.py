@@ -51,6 +51,24 @@ def _failed(job_id: str, exc: BaseException) -> None:
         notify.delay(job_id)
 
 
+def _reschedule(
+    task: Task,
+    call: str,
+    max_retries: int,
+    retry_after: float | None,
+    exc: BaseException | None = None,
+) -> None:
+    """Retry ``task`` later, its countdown from :mod:`audiosvc.retry`'s rescheduling policy
+    (the server's ``retry-after`` when it sent one); return when its retries are spent."""
+    policy = retry.rescheduled(_settings(), max_retries)
+    if policy.gives_up(task.request.retries):
+        return
+    countdown = policy.wait(task.request.retries, retry_after)
+    log.info("%s %s: %s; retrying in %.1f s", call, task.request.args, exc, countdown)
+    metrics.count("audiosvc_retries", call=call)
+    raise task.retry(exc=exc, countdown=countdown)
+
+
 @app.task(name=jobqueue.PREPARE, bind=True)
 def prepare(self: Task, job_id: str) -> int:
     try:
@@ -72,12 +90,8 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     try:
         return service.run_chunk(job_id, index, _store(), _storage(), _settings())
     except ProviderError as exc:
-        policy = retry.rescheduled(_settings(), CHUNK_MAX_RETRIES)
-        if exc.retryable and not policy.gives_up(self.request.retries):
-            countdown = policy.wait(self.request.retries, exc.retry_after)
-            log.info("job %s chunk %s: %s; retrying in %.1f s", job_id, index, exc, countdown)
-            metrics.count("audiosvc_retries", call="chunk")
-            raise self.retry(exc=exc, countdown=countdown) from exc
+        if exc.retryable:
+            _reschedule(self, "chunk", CHUNK_MAX_RETRIES, exc.retry_after, exc)
         _failed(job_id, exc)
     except Exception as exc:
         _failed(job_id, exc)
@@ -105,12 +119,8 @@ def speak(self: Task, job_id: str) -> bool:
     try:
         done = service.speak(job_id, _store(), _storage(), _settings())
     except ProviderError as exc:
-        policy = retry.rescheduled(_settings(), SPEAK_MAX_RETRIES)
-        if exc.retryable and not policy.gives_up(self.request.retries):
-            countdown = policy.wait(self.request.retries, exc.retry_after)
-            log.info("job %s reply: %s; retrying in %.1f s", job_id, exc, countdown)
-            metrics.count("audiosvc_retries", call="speak")
-            raise self.retry(exc=exc, countdown=countdown) from exc
+        if exc.retryable:
+            _reschedule(self, "speak", SPEAK_MAX_RETRIES, exc.retry_after, exc)
         done = service.reply_failed(job_id, _store(), exc)
     except AudiosvcError as exc:
         done = service.reply_failed(job_id, _store(), exc)
@@ -143,8 +153,6 @@ def notify(self: Task, job_id: str) -> str:
         timeout=settings.webhook_timeout,
         allow_private=settings.allow_private_urls,
     )
-    policy = retry.rescheduled(settings, settings.webhook_max_retries)
-    if result.outcome == "retry" and not policy.gives_up(self.request.retries):
-        metrics.count("audiosvc_retries", call="webhook")
-        raise self.retry(countdown=policy.wait(self.request.retries, result.retry_after))
+    if result.outcome == "retry":
+        _reschedule(self, "webhook", settings.webhook_max_retries, result.retry_after)
     return result.outcome

@@ -52,7 +52,6 @@ MAX_OFFSET = 1_000_000
 
 @router.get("")
 async def list_jobs(
-    request: Request,
     svc: ServicesDep,
     who: CallerDep,
     status: Annotated[str | None, Query()] = None,
@@ -76,7 +75,7 @@ async def list_jobs(
 
 
 @router.get("/{job_id}")
-async def get_job(job_id: str, request: Request, svc: ServicesDep, who: CallerDep) -> Any:
+async def get_job(job_id: str, svc: ServicesDep, who: CallerDep) -> Any:
     job = await run_in_threadpool(_get, svc, who, job_id)
     return _view(job, svc.settings)
 
@@ -158,7 +157,7 @@ async def job_events(job_id: str, svc: ServicesDep, who: CallerDep) -> Streaming
 
 
 @router.delete("/{job_id}")
-async def delete_job(job_id: str, request: Request, svc: ServicesDep, who: CallerDep) -> Any:
+async def delete_job(job_id: str, svc: ServicesDep, who: CallerDep) -> Any:
     """Cancel an active job (queued tasks revoked, running ones stop at the next chunk) and
     delete its files; a finished job is deleted outright."""
     job = await run_in_threadpool(_get, svc, who, job_id)
