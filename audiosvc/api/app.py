@@ -11,6 +11,7 @@ import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -120,7 +121,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
         finally:
             task.cancel()
 
-    app = FastAPI(title="audiosvc", version=__version__, lifespan=lifespan)
+    # /docs and /redoc with their JavaScript served from here, not a CDN: they work offline
+    # and load nothing from a third party.
+    app = FastAPIOffline(title="audiosvc", version=__version__, lifespan=lifespan)
     app.state.services = svc
     from audiosvc.api.routers.health import Shared
 
