@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import uuid
 from collections.abc import Iterable
@@ -18,6 +19,8 @@ from typing import Any, Literal
 
 import redis
 from pydantic import BaseModel, Field, field_validator
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from audiosvc import metrics
 from audiosvc.chunking import ChunkPlan
@@ -140,8 +143,17 @@ class JobStore:
         self.r: Any = client
 
     @classmethod
-    def from_url(cls, url: str) -> JobStore:
-        return cls(redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10))
+    def from_url(cls, url: str, patience: float = 0.0) -> JobStore:
+        """A store on the Redis at ``url``. With ``patience`` (a worker's), a command that
+        meets a dropped or refused connection reconnects with backoff for about that many
+        seconds before it raises: a Redis restart or a short network outage costs a task a
+        wait, not its job. Without it (the API's), redis-py's few quick retries, then an
+        error (the API's 503)."""
+        options: dict[str, Any] = {"health_check_interval": 10, "socket_timeout": 10}
+        if patience > 0:  # waits of 0.1 s doubling up to 1 s: about ``patience`` s in all
+            options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.1), math.ceil(patience))
+            options["retry_on_error"] = [redis.ConnectionError, redis.TimeoutError]
+        return cls(redis.Redis.from_url(url, **options))
 
     # --- keys
     @staticmethod
@@ -298,6 +310,9 @@ class JobStore:
         pipe.execute()
         self.publish(job_id)
         return True
+
+    def chunks_stored(self, job_id: str) -> int:
+        return int(self.r.hlen(self.chunks_key(job_id)))
 
     def in_flight(self, owner: str) -> int:
         """How many of ``owner``'s jobs are queued or processing."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 import unicodedata
 from pathlib import Path
@@ -161,6 +162,15 @@ def run_chunk(
     return True
 
 
+def ready_to_stitch(job_id: str, store: JobStore) -> Job | None:
+    """The job, when every one of its chunks is stored and it is still wanted: its stitch is
+    due. Counted from the stored results, so a chunk run twice counts once."""
+    job = store.get(job_id)
+    if job.terminal or not job.chunks or store.chunks_stored(job_id) < len(job.chunks):
+        return None
+    return job
+
+
 def reply_text(job: Job, transcript: Transcript, settings: Settings) -> str:
     o = job.options
     if o.reply == "text":
@@ -224,7 +234,7 @@ def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
         plans, store.chunk_results(job_id), job.duration or 0.0, options_of(job)
     )
     path = storage.transcript_path(job_id)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two stitches of one job may race
     tmp.write_text(transcript.model_dump_json())
     tmp.replace(path)
     for p in plans:

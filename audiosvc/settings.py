@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     visibility_timeout: float = 3600.0  # above the worst chunk time
     # How often workers look for tasks a dead worker left unacknowledged (kombu's sweep).
     unacked_restore_interval: int = 30
+    # How long a worker waits for Redis to come back (reconnecting with backoff) before a
+    # task gives up; the API never waits: it answers 503 at once.
+    redis_outage_seconds: float = Field(default=60.0, ge=0)
     worker_concurrency: int = 1
     io_threads: int = 8  # threads of an io-lane worker (downloads, decoding, webhooks)
     webhook_secret: SecretStr | None = None

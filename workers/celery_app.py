@@ -6,6 +6,7 @@ Run a worker with ``audiosvc worker`` (or ``celery -A workers.celery_app worker`
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from typing import Any
 
@@ -32,6 +33,11 @@ def make_app(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         task_track_started=True,
+        # Results (and task states) are stored patiently too: a Redis outage shorter than
+        # AUDIOSVC_REDIS_OUTAGE_SECONDS costs a finished task a wait, not an error.
+        result_backend_always_retry=True,
+        result_backend_max_retries=max(1, math.ceil(settings.redis_outage_seconds)),
+        result_backend_max_sleep_between_retries_ms=1000,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )

@@ -1,13 +1,18 @@
-"""prepare -> chord(chunk per chunk) -> stitch -> notify. Thin wrappers over
-:mod:`audiosvc.service`; no task waits on another (no ``.get()``)."""
+"""prepare -> a chunk task per chunk -> stitch -> notify. Thin wrappers over
+:mod:`audiosvc.service`; no task waits on another (no ``.get()``).
+
+The chunk that completes a job's set of stored chunks sends its stitch: no Celery chord,
+whose counter lives in the result backend, fails the whole chord when one chunk meets a
+Redis outage and counts a redelivered chunk twice. Every task may run twice (acks are late:
+a worker killed or cut off from Redis mid-task has its task delivered again), so each one is
+idempotent: a stored chunk is not redone, a finished job is not finished again."""
 
 from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import Any
 
-from celery import Task, chord
+from celery import Task, group
 
 from audiosvc import jobqueue, metrics, retry, service, webhooks
 from audiosvc.errors import AudiosvcError, ProviderError
@@ -28,7 +33,10 @@ def _settings() -> Settings:
 
 @cache
 def _store() -> JobStore:
-    store = JobStore.from_url(_settings().redis_url or "redis://127.0.0.1:6379/0")
+    settings = _settings()
+    store = JobStore.from_url(
+        settings.redis_url or "redis://127.0.0.1:6379/0", patience=settings.redis_outage_seconds
+    )
     metrics.record_to(store.r)
     return store
 
@@ -79,27 +87,34 @@ def prepare(self: Task, job_id: str) -> int:
     if n is None:
         return 0
     lane = service.lane_of(_store().get(job_id), _settings())
-    chunks = [transcribe_chunk.s(job_id, i).set(queue=lane) for i in range(n)]
-    result = chord(chunks)(stitch.s(job_id).set(queue=lane))
-    _store().add_task_ids(job_id, [r.id for r in result.parent.results] + [result.id])
+    sent = group(transcribe_chunk.s(job_id, i).set(queue=lane) for i in range(n)).apply_async()
+    _store().add_task_ids(job_id, [r.id for r in sent.results])
     return n
 
 
 @app.task(name=jobqueue.CHUNK, bind=True, max_retries=CHUNK_MAX_RETRIES)
 def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     try:
-        return service.run_chunk(job_id, index, _store(), _storage(), _settings())
+        ran = service.run_chunk(job_id, index, _store(), _storage(), _settings())
     except ProviderError as exc:
         if exc.retryable:
             _reschedule(self, "chunk", CHUNK_MAX_RETRIES, exc.retry_after, exc)
         _failed(job_id, exc)
+        return False
     except Exception as exc:
         _failed(job_id, exc)
-    return False
+        return False
+    # Asked again after a redelivery too: the run that stored the last chunk may have been
+    # cut off before it sent the stitch. Two chunks finishing together may both send one.
+    job = service.ready_to_stitch(job_id, _store())
+    if job is not None:
+        sent = stitch.apply_async((job_id,), queue=service.lane_of(job, _settings()))
+        _store().add_task_ids(job_id, [sent.id])
+    return ran
 
 
 @app.task(name=jobqueue.STITCH, bind=True)
-def stitch(self: Task, _results: Any, job_id: str) -> bool:
+def stitch(self: Task, job_id: str) -> bool:
     try:
         done = service.finish(job_id, _store(), _storage())
     except Exception as exc:
