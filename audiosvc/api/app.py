@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audiosvc import __version__, service
 from audiosvc.api.deps import Services
+from audiosvc.api.quota import BudgetHeaders
 from audiosvc.errors import (
     AudiosvcError,
     AuthenticationError,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
 
     app.state.workers = Shared(svc.queue.workers)  # /healthz's worker count, shared
     install_error_handlers(app)
+    app.add_middleware(BudgetHeaders)
 
     from audiosvc.api.routers import health, jobs, metrics, openai_compat
 

@@ -43,7 +43,9 @@ def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Cal
     (:mod:`audiosvc.api.quota`)."""
     who = _identify(request, svc)
     if who.owner is not None:
-        quota.count_request(svc.store.r, who.owner, svc.settings.key_requests_per_minute)
+        budget = quota.count_request(svc.store.r, who.owner, svc.settings.key_requests_per_minute)
+        if budget is not None:  # told in the response's headers (quota.BudgetHeaders)
+            setattr(request.state, quota.STATE, budget)
     return who
 
 

@@ -1,13 +1,17 @@
-"""Faults with real parts: a worker SIGKILLed mid-job, Redis restarted under queued jobs,
-and per-key isolation of jobs."""
+"""Faults with real parts: a worker SIGKILLed mid-job, during prepare and during stitch;
+Redis restarted under queued jobs and unreachable for 20 s mid-job; per-key isolation of
+jobs."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from audiosvc.redis_server import EmbeddedRedis
@@ -71,6 +75,60 @@ def test_worker_killed_during_prepare_loses_nothing(
     assert final["status"] == "succeeded", final
     text = client.get(f"/v1/jobs/{final['id']}/transcript", params={"format": "text"}).text
     assert wer((SAMPLES / "short.txt").read_text(), text) <= 0.05  # measured 0.0
+
+
+def _blocked_on_a_fifo(pids: list[int]) -> bool:
+    """Whether one of ``pids`` waits in open() for a FIFO's reader (Linux's wchan)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/wchan").read_text() == "wait_for_partner":
+                return True
+    return False
+
+
+def test_worker_killed_during_stitch_loses_nothing(
+    client: httpx.Client,
+    worker: Worker,
+    service_settings: Settings,
+    held_media: tuple[str, Gate],
+    tmp_path: Path,
+) -> None:
+    """SIGKILLed inside its job's stitch: the stitch comes back to the next worker and the job
+    succeeds, with nothing of the dead stitch left. The worker is held there by the real
+    file system: the transcript's temporary file is a FIFO that nobody reads, so the stitch
+    blocks as it writes it."""
+    assert worker.proc is not None
+    main = psutil.Process(worker.proc.pid)
+    pids = [main.pid, *(p.pid for p in main.children(recursive=True))]
+    url, gate = held_media
+    resp = client.post("/v1/jobs", data={"url": url, "language": "en"})
+    assert resp.status_code == 202, resp.text
+    job_id = resp.json()["id"]
+    assert gate.arrived.wait(60)  # inside prepare: the job's directory exists
+    job_dir = service_settings.jobs_dir / job_id
+    fifos = [job_dir / f"transcript.{pid}.tmp" for pid in pids]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    gate.release.set()
+    deadline = time.monotonic() + 60
+    while not _blocked_on_a_fifo(pids):
+        assert time.monotonic() < deadline, "the stitch never reached the transcript's write"
+        time.sleep(0.05)
+    assert client.get(f"/v1/jobs/{job_id}").json()["status"] == "processing"
+    worker.kill()
+    for fifo in fifos:
+        fifo.unlink()
+    replacement = Worker(service_settings, tmp_path / "worker2.log").start()
+    try:
+        final = wait_until_done(client, job_id, timeout=120)
+    finally:
+        worker.proc = replacement.proc  # the session fixture stops whichever runs now
+    assert final["status"] == "succeeded", final
+    text = client.get(f"/v1/jobs/{job_id}/transcript", params={"format": "text"}).text
+    assert wer((SAMPLES / "short.txt").read_text(), text) <= 0.05  # measured 0.0
+    assert not list(job_dir.glob("*.tmp")) and not list(job_dir.glob("chunks/*"))
+    assert client.delete(f"/v1/jobs/{job_id}").json()["deleted"] is True
+    assert not job_dir.exists()
 
 
 def test_redis_restart_with_queued_jobs_loses_none(

@@ -790,8 +790,19 @@ def test_each_key_has_its_own_request_and_in_flight_budget(
                 break
         codes = [r.status_code for r in answers]
         assert codes[-1] == 429 and codes == sorted(codes), codes  # 200s, then 429s
+        # Every answer tells the budget left (Groq's headers), so a client can slow down first.
+        left = [int(r.headers["x-ratelimit-remaining-requests"]) for r in answers]
+        assert left == sorted(left, reverse=True) and left[-1] == 0, left
+        assert all(r.headers["x-ratelimit-limit-requests"] == "8" for r in answers)
+        assert "x-ratelimit-limit-requests" in first.headers  # a 202 as much as a 200
         over = answers[-1]
         assert over.json()["error"]["type"] == "rate_limit_exceeded"
         assert over.headers["x-ratelimit-limit-requests"] == "8"
         assert 0 < int(over.headers["retry-after"]) <= 60
         assert b.get("/v1/jobs").status_code == 200
+
+
+def test_without_keys_there_is_no_budget_to_tell(client: httpx.Client) -> None:
+    r = client.get("/v1/jobs")
+    assert r.status_code == 200
+    assert not [h for h in r.headers if h.startswith("x-ratelimit")]
