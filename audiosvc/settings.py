@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     unacked_restore_interval: int = 30
     # How long a worker waits for Redis to come back (reconnecting with backoff) before a
     # task gives up; the API never waits: it answers 503 at once.
-    redis_outage_seconds: float = Field(default=60.0, ge=0)
+    redis_outage_seconds: float = Field(default=300.0, ge=0)
     worker_concurrency: int = 1
     io_threads: int = 8  # threads of an io-lane worker (downloads, decoding, webhooks)
     webhook_secret: SecretStr | None = None
