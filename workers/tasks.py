@@ -9,10 +9,14 @@ idempotent: a stored chunk is not redone, a finished job is not finished again."
 
 from __future__ import annotations
 
+import functools
 import logging
-from functools import cache
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import redis
 from celery import Task, group
+from celery.exceptions import Reject
 
 from audiosvc import jobqueue, metrics, retry, service, webhooks
 from audiosvc.errors import AudiosvcError, ProviderError
@@ -22,16 +26,18 @@ from audiosvc.storage import Storage
 from workers.celery_app import app
 
 log = logging.getLogger("audiosvc.workers")
+T = TypeVar("T")
+REDIS_GONE = (redis.ConnectionError, redis.TimeoutError)
 CHUNK_MAX_RETRIES = 12
 SPEAK_MAX_RETRIES = 4
 
 
-@cache
+@functools.cache
 def _settings() -> Settings:
     return Settings()
 
 
-@cache
+@functools.cache
 def _store() -> JobStore:
     settings = _settings()
     store = JobStore.from_url(
@@ -45,7 +51,27 @@ def _storage() -> Storage:
     return Storage(_settings().jobs_dir, _settings().min_free_bytes)
 
 
+def _requeued_if_redis_is_gone(task: Callable[..., T]) -> Callable[..., T]:
+    """Redis stayed away longer than the store's patience: the task goes back to the queue
+    rather than fail its job (failing it needs Redis too, and the job would stay processing).
+    With the broker gone as well, its message stays unacknowledged and returns after the
+    visibility timeout, once Redis is back. Every task is idempotent: run again, it loses and
+    doubles nothing."""
+
+    @functools.wraps(task)
+    def run(self: Task, *args: Any) -> T:
+        try:
+            return task(self, *args)
+        except REDIS_GONE as exc:
+            log.warning("%s %s: Redis is unreachable (%s); back to the queue", self.name, args, exc)
+            raise Reject(exc, requeue=True) from exc
+
+    return run
+
+
 def _failed(job_id: str, exc: BaseException) -> None:
+    if isinstance(exc, REDIS_GONE):
+        raise exc  # not the job's fault: _requeued_if_redis_is_gone takes it
     error = (
         exc
         if isinstance(exc, AudiosvcError)
@@ -78,6 +104,7 @@ def _reschedule(
 
 
 @app.task(name=jobqueue.PREPARE, bind=True)
+@_requeued_if_redis_is_gone
 def prepare(self: Task, job_id: str) -> int:
     try:
         n = service.prepare(job_id, _store(), _storage(), _settings())
@@ -93,6 +120,7 @@ def prepare(self: Task, job_id: str) -> int:
 
 
 @app.task(name=jobqueue.CHUNK, bind=True, max_retries=CHUNK_MAX_RETRIES)
+@_requeued_if_redis_is_gone
 def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     try:
         ran = service.run_chunk(job_id, index, _store(), _storage(), _settings())
@@ -114,6 +142,7 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
 
 
 @app.task(name=jobqueue.STITCH, bind=True)
+@_requeued_if_redis_is_gone
 def stitch(self: Task, job_id: str) -> bool:
     try:
         done = service.finish(job_id, _store(), _storage())
@@ -130,6 +159,7 @@ def stitch(self: Task, job_id: str) -> bool:
 
 
 @app.task(name=jobqueue.SPEAK, bind=True, max_retries=SPEAK_MAX_RETRIES)
+@_requeued_if_redis_is_gone
 def speak(self: Task, job_id: str) -> bool:
     try:
         done = service.speak(job_id, _store(), _storage(), _settings())
@@ -139,6 +169,8 @@ def speak(self: Task, job_id: str) -> bool:
         done = service.reply_failed(job_id, _store(), exc)
     except AudiosvcError as exc:
         done = service.reply_failed(job_id, _store(), exc)
+    except REDIS_GONE:
+        raise  # not the reply's fault: _requeued_if_redis_is_gone takes it
     except Exception as exc:
         log.exception("job %s reply failed unexpectedly", job_id, exc_info=exc)
         done = service.reply_failed(
@@ -150,6 +182,7 @@ def speak(self: Task, job_id: str) -> bool:
 
 
 @app.task(name=jobqueue.NOTIFY, bind=True, max_retries=None)
+@_requeued_if_redis_is_gone
 def notify(self: Task, job_id: str) -> str:
     """POST the job's outcome to its webhook, signed; retried on timeouts and 5xx only."""
     settings = _settings()
