@@ -70,7 +70,13 @@ def refused_peer(address: str) -> InvalidRequestError:
 
 def validate_url(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> str:
     """``url`` if it may be fetched, else :class:`InvalidRequestError` saying why."""
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    try:  # e.g. 'http://[::1/' or a control character was a 500, or a job's internal error
+        parts = urlsplit(url)
+        _ = parts.port  # a port out of range raises only when read
+        httpx.URL(url)  # the parser of the download and of the webhooks
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise InvalidRequestError(f"url is malformed: {exc}", param="url") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidRequestError("url must be http or https", param="url")
     if not parts.hostname:
@@ -84,7 +90,7 @@ def validate_url(url: str, *, allow_private: bool, resolver: Resolver = resolve)
                     "such addresses are refused",
                     param="url",
                 )
-    return url.strip()
+    return url
 
 
 def _filename(resp: httpx.Response) -> str | None:

@@ -293,6 +293,25 @@ def test_an_offset_out_of_range_is_a_clear_400(client: httpx.Client, offset: str
     assert resp.json()["error"]["param"] == "offset"
 
 
+# Refused up front now. The brackets were a 500 (urlsplit's ValueError, uncaught); the port
+# out of range was accepted and its job tried to connect for 15 s; the control character was
+# accepted and its job failed as an internal error (httpx's InvalidURL): a 500 when waited on.
+MALFORMED_URLS = [
+    "http://[::1/a.wav",
+    "http://[zz]/a.wav",
+    "http://127.0.0.1:99999/a.wav",
+    "http://a\x01b/a.wav",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+def test_a_malformed_url_is_a_clear_400(client: httpx.Client, url: str) -> None:
+    _error(client.post("/v1/jobs", data={"url": url}), 400, "url")
+    sync = client.post("/openai/v1/audio/transcriptions", data={"url": url, "model": "whisper-1"})
+    _error(sync, 400, "url")
+    _error(_upload(client, SAMPLES / "short.wav", webhook_url=url), 400, "webhook_url")
+
+
 def test_a_failed_synchronous_request_keeps_nothing(
     client: httpx.Client, service_settings: Settings, tmp_path: Path
 ) -> None:
