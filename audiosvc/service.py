@@ -23,7 +23,7 @@ import numpy as np
 from audiosvc import jobqueue, metrics, pipeline, retry
 from audiosvc.chat import reply_to
 from audiosvc.chunking import ChunkParams, plan_chunks
-from audiosvc.errors import AudiosvcError, InvalidRequestError, NotFoundError
+from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
 from audiosvc.fetch import DownloadStopped, download
 from audiosvc.jobs import Job, JobStore, job_error
 from audiosvc.media import decode
@@ -210,7 +210,8 @@ def speak_reply(job: Job, transcript: Transcript, storage: Storage, settings: Se
     """Synthesize the job's spoken reply to ``reply.<format>`` beside its transcript."""
     text = reply_text(job, transcript, settings)
     if not text.strip():
-        raise AudiosvcError("there is nothing to say: the transcript is empty", code="empty_reply")
+        # the audio's doing, not a fault of the service: /speech answers 409, not 500
+        raise ConflictError("there is nothing to say: the transcript is empty", code="empty_reply")
     text = speech_text(text[: settings.speech_max_chars], settings)
     options = SpeechOptions(
         voice=job.options.voice or settings.speech_voice, response_format=job.options.reply_format

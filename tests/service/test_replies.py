@@ -8,7 +8,8 @@ import av
 import httpx
 import pytest
 
-from tests.groq_server import Fault, GroqServer
+from audiosvc.encode import encode_audio
+from tests.groq_server import SAMPLE_RATE, Fault, GroqServer, silence
 from tests.measures import assert_english_translation_of_spanish, wer
 from tests.service.conftest import SAMPLES
 from tests.service.harness import wait_until_done
@@ -90,6 +91,23 @@ def test_no_reply_no_speech(client: httpx.Client) -> None:
     job = _job(client)
     resp = client.get(f"/v1/jobs/{job['id']}/speech")
     assert resp.status_code == 404 and resp.json()["error"]["param"] == "reply"
+
+
+def test_a_reply_with_nothing_to_say_is_a_409_not_a_500(client: httpx.Client) -> None:
+    """Silence transcribes to nothing, so there is no reply to read back: the caller's
+    audio, not a server fault (it was a 500 internal_error)."""
+    silent = encode_audio(silence(1.0), SAMPLE_RATE, "wav")
+    resp = client.post(
+        "/v1/jobs",
+        files={"file": ("silent.wav", silent)},
+        data={"language": "en", "reply": "transcript"},
+    )
+    assert resp.status_code == 202, resp.text
+    job = wait_until_done(client, resp.json()["id"])
+    assert job["status"] == "succeeded" and job["reply_error"]["code"] == "empty_reply", job
+    resp = client.get(f"/v1/jobs/{job['id']}/speech")
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["error"]["code"] == "empty_reply"
 
 
 def test_spoken_translation(client: httpx.Client) -> None:
