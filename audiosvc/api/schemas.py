@@ -1,5 +1,6 @@
-"""OpenAPI descriptions of the Groq-compatible endpoints whose bodies are parsed by hand
-(streamed multipart), written to match ``groq-openapi-audio.json``; a test compares them."""
+"""OpenAPI descriptions of the endpoints whose bodies are parsed by hand (streamed
+multipart): the Groq-compatible ones, written to match ``groq-openapi-audio.json`` (a test
+compares them), and ``POST /v1/jobs``."""
 
 from __future__ import annotations
 
@@ -52,6 +53,49 @@ TRANSLATION_REQUEST: dict[str, Any] = {
     "required": ["model"],
     "oneOf": [{"required": ["file"]}, {"required": ["url"]}],
     "properties": _common(),
+}
+
+# POST /v1/jobs: the transcription's fields (no response_format: a job's transcript is
+# downloaded later, in any format), plus the task, the chunk length, a webhook and a reply.
+_JOB_FIELDS: dict[str, Any] = {
+    **{k: v for k, v in TRANSCRIPTION_REQUEST["properties"].items() if k != "response_format"},
+    "task": {"type": "string", "enum": ["transcribe", "translate"], "default": "transcribe"},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
+    "chunk_seconds": {"type": "number", "description": "Longest chunk, in seconds."},
+    "webhook_url": {"type": "string", "description": "Posted to, signed, when the job ends."},
+    "reply": {"type": "string", "enum": ["text", "transcript", "chat"]},
+    "reply_text": {"type": "string", "description": "What to say, with reply=text."},
+    "voice": {"type": "string"},
+    "reply_format": {
+        "type": "string",
+        "enum": ["flac", "mp3", "mulaw", "ogg", "wav"],
+        "default": "mp3",
+    },
+}
+
+JOB_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "oneOf": [{"required": ["file"]}, {"required": ["url"]}],
+                    "properties": _JOB_FIELDS,
+                }
+            },
+            # a url job needs no multipart
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url"],
+                    "properties": {k: v for k, v in _JOB_FIELDS.items() if k != "file"},
+                }
+            },
+        },
+    }
 }
 
 _WORD = {

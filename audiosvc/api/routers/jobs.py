@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, ServicesDep
 from audiosvc.api.intake import accept
+from audiosvc.api.schemas import JOB_REQUEST
 from audiosvc.api.watch import watch
 from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
 from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
@@ -35,7 +36,7 @@ def _view(job: Job, settings: Settings) -> dict[str, Any]:
     return public_view(job, links)
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, openapi_extra=JOB_REQUEST)
 async def create_job(request: Request, svc: ServicesDep, who: CallerDep) -> JSONResponse:
     job, _ = await accept(request, svc, who)
     body = _view(job, svc.settings)
