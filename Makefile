@@ -23,7 +23,7 @@ export HF_HUB_OFFLINE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_CONFIG := 1
 
-.PHONY: run demo test lint pytest bench samples lock test-latest clean
+.PHONY: run demo test lint pytest fuzz bench samples lock test-latest clean
 
 # --compile-bytecode: as pip does, so no first run compiles (and warns about) a dependency's
 # source: pydub's invalid escapes print SyntaxWarnings on Python 3.12+ otherwise.
@@ -52,6 +52,11 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint pytest
+
+# The fuzzer over every endpoint of the service's own OpenAPI document, harder than in `make
+# test` (50 requests per endpoint, the same every run): 500 each, new ones every run.
+fuzz: $(STAMP)
+	AUDIOSVC_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/service/test_fuzz.py
 
 # Refresh the lock on purpose, in a commit of its own: run `make test-latest` first, since it
 # tries exactly what this would pin.
