@@ -339,6 +339,31 @@ def test_a_failed_synchronous_request_keeps_nothing(
     assert set(service_settings.jobs_dir.iterdir()) <= dirs_before
 
 
+def test_a_synchronous_request_whose_job_is_cancelled_is_a_409(
+    client: httpx.Client, held_media: tuple[str, Gate]
+) -> None:
+    """Its job is cancelled (DELETE /v1/jobs/{id}) while the request waits: that is the
+    caller's doing, not a fault of the service (it was a 500), and nothing is kept."""
+    import concurrent.futures
+
+    url, gate = held_media
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            client.post,
+            "/openai/v1/audio/transcriptions",
+            data={"url": url, "model": "whisper-large-v3-turbo"},
+        )
+        assert gate.arrived.wait(60)  # the job's prepare is downloading
+        listed = client.get("/v1/jobs", params={"status": "processing"}).json()["data"]
+        (job,) = [j for j in listed if j["url"] == url]
+        assert client.delete(f"/v1/jobs/{job['id']}").status_code == 200
+        gate.release.set()
+        resp = waiting.result(60)
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["error"]["code"] == "job_cancelled"
+    assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
+
+
 def test_a_jobs_files_are_its_owners_alone(short_job: dict, service_settings: Settings) -> None:  # type: ignore[type-arg]
     """They were world-readable: uploads and transcripts are people's words."""
     root = service_settings.jobs_dir / short_job["id"]

@@ -30,6 +30,7 @@ from audiosvc.api.schemas import (
 from audiosvc.api.watch import watch
 from audiosvc.errors import (
     AudiosvcError,
+    ConflictError,
     InvalidRequestError,
     ProviderBadRequest,
     StillRunningError,
@@ -74,6 +75,10 @@ async def _wait(svc: Services, job_id: str) -> Job:
 def _job_error(job: Job) -> AudiosvcError:
     if job.error is not None:
         return job.error.as_exception()
+    if job.status == "cancelled":  # by a DELETE /v1/jobs/{id}: the caller's doing
+        return ConflictError(
+            f"the request's job {job.id} was cancelled before it finished", code="job_cancelled"
+        )
     return AudiosvcError(f"the job was {job.status}")
 
 
