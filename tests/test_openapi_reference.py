@@ -120,3 +120,22 @@ def test_responses_carry_the_reference_fields(
         key = "segments" if name == "TranscriptionSegment" else "words"
         got_part = got_verbose["properties"][key]["items"]
         assert sorted(got_part["required"]) == sorted(ref_part["required"])
+
+
+def test_every_operation_documents_its_errors_as_they_are_answered(
+    reference: dict[str, Any], ours: dict[str, Any]
+) -> None:
+    """Groq's ErrorResponse for any 4xx and 5xx; never FastAPI's 422 validation body, which
+    the service does not send (it was in the document for every operation with parameters)."""
+    ref_error = _resolve(reference, {"$ref": "#/components/schemas/Error"})
+    our_error = _resolve(ours, {"$ref": "#/components/schemas/Error"})
+    assert our_error["required"] == ref_error["required"]
+    assert set(our_error["properties"]) <= set(ref_error["properties"])
+    assert "HTTPValidationError" not in ours["components"]["schemas"]
+    for path, operations in ours["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            for status in ("4XX", "5XX"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path)

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from audiosvc import __version__, service
 from audiosvc.api.deps import Services
 from audiosvc.api.quota import BudgetHeaders
+from audiosvc.api.schemas import document_errors
 from audiosvc.errors import (
     AudiosvcError,
     AuthenticationError,
@@ -126,6 +127,8 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     # and load nothing from a third party.
     app = FastAPIOffline(title="audiosvc", version=__version__, lifespan=lifespan)
     app.state.services = svc
+    fastapis_own = app.openapi
+    app.openapi = lambda: document_errors(fastapis_own())  # type: ignore[method-assign]
     from audiosvc.api.routers.health import Shared
 
     app.state.workers = Shared(svc.queue.workers)  # /healthz's worker count, shared

@@ -194,3 +194,51 @@ LIST_MODELS_RESPONSES: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+
+# Groq's error body (its ``ErrorResponse``), which every error of this service is.
+ERROR_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["type", "message"],
+        "properties": {
+            "message": {"type": "string"},
+            "type": {"type": "string"},
+            "code": {"type": "string", "nullable": True},
+            "param": {"type": "string", "nullable": True},
+        },
+    },
+    "ErrorResponse": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"$ref": "#/components/schemas/Error"}},
+    },
+}
+
+
+def _error_answer(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorResponse"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every operation's errors as they are answered: Groq's ErrorResponse, for any 4xx and
+    5xx. FastAPI documents a 422 with its own validation body, which this service never sends
+    (a bad request is a 400 ErrorResponse): that is dropped. In place; idempotent."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas.update(ERROR_SCHEMAS)
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["4XX"] = _error_answer(
+                "A bad request (400), key (401), job (404) or state (409), an upload too big "
+                "(413) or not media (415), a spent budget (429)"
+            )
+            responses["5XX"] = _error_answer(
+                "Redis unreachable (503), a synchronous request's wait over (504), the disk "
+                "at its floor (507), an unexpected error (500)"
+            )
+    return spec
