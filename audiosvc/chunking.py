@@ -45,8 +45,10 @@ class ChunkParams:
 
     @classmethod
     def from_settings(cls, settings: Settings, chunk_seconds: float | None = None) -> ChunkParams:
+        if chunk_seconds is None:  # 0 is a length to refuse (validate), not "the default"
+            chunk_seconds = settings.resolved_chunk_seconds()
         return cls(
-            max_seconds=chunk_seconds or settings.resolved_chunk_seconds(),
+            max_seconds=chunk_seconds,
             min_seconds=settings.min_chunk_seconds,
             overlap_seconds=settings.overlap_seconds,
             search_seconds=settings.silence_search_seconds,

@@ -185,6 +185,7 @@ def test_bad_uploads_get_clear_errors_and_the_service_stays_up(
         ({"language": "xx"}, "language"),
         ({"model": "gpt-4o"}, "model"),
         ({"chunk_seconds": "5"}, "chunk_seconds"),
+        ({"chunk_seconds": "0"}, "chunk_seconds"),  # was the default, silently
         ({"colour": "red"}, "colour"),
         ({"timestamp_granularities[]": "char"}, "timestamp_granularities[]"),
         ({"webhook_url": "ftp://example.com/hook"}, "webhook_url"),
