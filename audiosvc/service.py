@@ -180,38 +180,49 @@ def reply_text(job: Job, transcript: Transcript, settings: Settings) -> str:
     return transcript.text  # "transcript": read back (a translation, for translate jobs)
 
 
-def speech_text(text: str, settings: Settings) -> str:
-    """``text`` if it may be spoken: not empty, at most ``speech_max_chars`` characters, and
-    encodable (no NUL or other control characters, no lone surrogates), else 400. Checked
-    before any audio is made, so a bad input is an error, never a broken stream."""
+def speakable(text: str) -> bool:
+    """Whether ``text`` has anything a voice can say: a letter or a digit. Punctuation,
+    symbols and spaces alone make an empty recording."""
+    return any(ch.isalnum() for ch in text)
+
+
+def speech_text(text: str, settings: Settings, param: str = "input") -> str:
+    """``text`` if it may be spoken: something to say, at most ``speech_max_chars``
+    characters, and encodable (no NUL or other control characters, no lone surrogates), else
+    a 400 naming ``param``. Checked before any audio is made, so a bad input is an error,
+    never a broken stream or an empty recording."""
     if not text.strip():
-        raise InvalidRequestError("input is empty", param="input")
+        raise InvalidRequestError(f"{param} is empty", param=param)
     if len(text) > settings.speech_max_chars:
         raise InvalidRequestError(
-            f"input is {len(text)} characters; at most {settings.speech_max_chars} can be "
+            f"{param} is {len(text)} characters; at most {settings.speech_max_chars} can be "
             "spoken in one request",
-            param="input",
+            param=param,
         )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidRequestError(
-            "input is not valid Unicode text (a lone surrogate)", param="input"
+            f"{param} is not valid Unicode text (a lone surrogate)", param=param
         ) from None
     bad = next((ch for ch in text if ch not in "\t\n\r" and unicodedata.category(ch) == "Cc"), None)
     if bad is not None:
         raise InvalidRequestError(
-            f"input holds a control character (U+{ord(bad):04X})", param="input"
+            f"{param} holds a control character (U+{ord(bad):04X})", param=param
         )
+    if not speakable(text):
+        raise InvalidRequestError(f"{param} has nothing to say: no letter or digit", param=param)
     return text
 
 
 def speak_reply(job: Job, transcript: Transcript, storage: Storage, settings: Settings) -> None:
     """Synthesize the job's spoken reply to ``reply.<format>`` beside its transcript."""
     text = reply_text(job, transcript, settings)
-    if not text.strip():
+    if not speakable(text):
         # the audio's doing, not a fault of the service: /speech answers 409, not 500
-        raise ConflictError("there is nothing to say: the transcript is empty", code="empty_reply")
+        raise ConflictError(
+            "there is nothing to say: the transcript holds no word", code="empty_reply"
+        )
     text = speech_text(text[: settings.speech_max_chars], settings)
     options = SpeechOptions(
         voice=job.options.voice or settings.speech_voice, response_format=job.options.reply_format

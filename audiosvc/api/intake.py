@@ -22,6 +22,7 @@ from audiosvc.jobs import Job, JobOptions, new_job_id
 from audiosvc.media import MediaInfo, probe
 from audiosvc.models import resolve_model
 from audiosvc.names import clean_name
+from audiosvc.service import speech_text
 from audiosvc.settings import Settings
 from audiosvc.transcript import Task
 
@@ -107,6 +108,8 @@ def _check_reply(options: JobOptions, settings: Settings) -> None:
         raise InvalidRequestError(
             "reply_text goes with reply=text, and only with it", param="reply_text"
         )
+    if options.reply_text is not None:  # said as /audio/speech would say it, or a 400 now
+        speech_text(options.reply_text, settings, param="reply_text")
     if options.reply == "chat" and not chat_configured(settings):
         raise InvalidRequestError(
             "reply=chat needs a chat endpoint: set AUDIOSVC_CHAT_BASE_URL and AUDIOSVC_CHAT_MODEL",

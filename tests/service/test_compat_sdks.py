@@ -128,6 +128,8 @@ def test_text_to_speech_to_text_recovers_the_words(oai: openai.OpenAI) -> None:
         ("hello\x00world", "control character (U+0000)"),  # was a 200 with a broken stream
         ("hello \ud800 world", "not valid Unicode"),
         (" \n ", "input is empty"),
+        ("- . -", "nothing to say"),  # was a 200 with an empty recording
+        ("\u200b", "nothing to say"),
     ],
 )
 def test_speech_input_is_bounded_and_checked_before_any_audio(

@@ -77,6 +77,10 @@ def test_transcript_read_back_as_mp3(client: httpx.Client) -> None:
         ({"reply": "sing"}, "reply"),
         ({"reply": "text"}, "reply_text"),
         ({"reply_text": "hi"}, "reply_text"),
+        # checked as /audio/speech checks its input, not left to fail at speaking time
+        ({"reply": "text", "reply_text": "hi\x00there"}, "reply_text"),
+        ({"reply": "text", "reply_text": "x" * 5000}, "reply_text"),
+        ({"reply": "text", "reply_text": "- . -"}, "reply_text"),
         ({"reply": "transcript", "voice": "Fritz-PlayAI"}, "voice"),
         ({"reply": "transcript", "reply_format": "aiff"}, "reply_format"),
     ],
