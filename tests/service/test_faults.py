@@ -30,34 +30,32 @@ def _upload(client: httpx.Client, path: Path, **fields: str) -> dict:  # type: i
     return resp.json()  # type: ignore[no-any-return]
 
 
-def test_worker_killed_mid_job_loses_and_doubles_nothing(
-    client: httpx.Client, worker: Worker, service_settings: Settings, tmp_path: Path
-) -> None:
+def _meeting_text_is_whole(client: httpx.Client, job_id: str) -> None:
+    """The meeting's transcript, after a fault, as without it: nothing lost, nothing doubled."""
     reference = (SAMPLES / "meeting.txt").read_text()
+    text = client.get(f"/v1/jobs/{job_id}/transcript", params={"format": "text"}).text
+    assert wer(reference, text) <= 0.014  # measured 0.005 to 0.006 (4 of 634 words), as without
+    assert doubled_sentences(reference, text) == []
+
+
+def test_worker_killed_mid_job_loses_and_doubles_nothing(
+    client: httpx.Client, worker: Worker
+) -> None:
     job = _upload(client, SAMPLES / "meeting.m4a", language="en", chunk_seconds="30")
     for ev in events(client, job["id"]):
         if ev["progress"]["chunks_done"] >= 2:
             break
     worker.kill()  # SIGKILL, mid-chunk: its unacknowledged chunk must come back
-    replacement = Worker(service_settings, tmp_path / "worker2.log").start()
-    try:
-        final = wait_until_done(client, job["id"], timeout=300)
-    finally:
-        worker.proc = replacement.proc  # the session fixture stops whichever runs now
+    worker.start()  # a new worker process
+    final = wait_until_done(client, job["id"], timeout=300)
     assert final["status"] == "succeeded", final
     # Overlapping chunks are not counted twice, nor the chunk the dead worker had started.
     assert final["progress"]["seconds_done"] == final["progress"]["seconds_total"]
-    text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "text"}).text
-    assert wer(reference, text) <= 0.014  # measured 0.006, as without the kill (4 of 634 words)
-    assert doubled_sentences(reference, text) == []
+    _meeting_text_is_whole(client, job["id"])
 
 
 def test_worker_killed_during_prepare_loses_nothing(
-    client: httpx.Client,
-    worker: Worker,
-    service_settings: Settings,
-    held_media: tuple[str, Gate],
-    tmp_path: Path,
+    client: httpx.Client, worker: Worker, held_media: tuple[str, Gate]
 ) -> None:
     """SIGKILLed while its job's prepare downloads the media: the prepare comes back to the
     next worker, which downloads again from the start, and the job succeeds."""
@@ -67,11 +65,8 @@ def test_worker_killed_during_prepare_loses_nothing(
     assert gate.arrived.wait(60)  # the worker is inside prepare, waiting on the origin
     worker.kill()
     gate.release.set()
-    replacement = Worker(service_settings, tmp_path / "worker2.log").start()
-    try:
-        final = wait_until_done(client, resp.json()["id"], timeout=120)
-    finally:
-        worker.proc = replacement.proc  # the session fixture stops whichever runs now
+    worker.start()  # a new worker process
+    final = wait_until_done(client, resp.json()["id"], timeout=120)
     assert final["status"] == "succeeded", final
     text = client.get(f"/v1/jobs/{final['id']}/transcript", params={"format": "text"}).text
     assert wer((SAMPLES / "short.txt").read_text(), text) <= 0.05  # measured 0.0
@@ -91,7 +86,6 @@ def test_worker_killed_during_stitch_loses_nothing(
     worker: Worker,
     service_settings: Settings,
     held_media: tuple[str, Gate],
-    tmp_path: Path,
 ) -> None:
     """SIGKILLed inside its job's stitch: the stitch comes back to the next worker and the job
     succeeds, with nothing of the dead stitch left. The worker is held there by the real
@@ -118,11 +112,8 @@ def test_worker_killed_during_stitch_loses_nothing(
     worker.kill()
     for fifo in fifos:
         fifo.unlink()
-    replacement = Worker(service_settings, tmp_path / "worker2.log").start()
-    try:
-        final = wait_until_done(client, job_id, timeout=120)
-    finally:
-        worker.proc = replacement.proc  # the session fixture stops whichever runs now
+    worker.start()  # a new worker process
+    final = wait_until_done(client, job_id, timeout=120)
     assert final["status"] == "succeeded", final
     text = client.get(f"/v1/jobs/{job_id}/transcript", params={"format": "text"}).text
     assert wer((SAMPLES / "short.txt").read_text(), text) <= 0.05  # measured 0.0
@@ -169,13 +160,6 @@ def _redis_away_mid_job(client: httpx.Client, redis_server: EmbeddedRedis, secon
     assert final["progress"]["chunks_done"] == final["progress"]["chunks_total"]
     assert client.get("/healthz").json()["redis"] is True
     return final
-
-
-def _meeting_text_is_whole(client: httpx.Client, job_id: str) -> None:
-    reference = (SAMPLES / "meeting.txt").read_text()
-    text = client.get(f"/v1/jobs/{job_id}/transcript", params={"format": "text"}).text
-    assert wer(reference, text) <= 0.014  # measured 0.005, as without the outage
-    assert doubled_sentences(reference, text) == []
 
 
 def test_redis_unreachable_for_20_s_mid_job_loses_nothing(
