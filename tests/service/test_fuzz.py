@@ -41,7 +41,7 @@ from audiosvc.formats import CONTENT_TYPES
 from audiosvc.jobs import TERMINAL
 from audiosvc.tts import voice_names
 from tests.groq_server import SAMPLE_RATE, silence
-from tests.service.conftest import SAMPLES
+from tests.service.conftest import MALFORMED_URLS, SAMPLES
 from tests.service.harness import Api, wait_until_done
 
 pytestmark = pytest.mark.engine
@@ -111,10 +111,7 @@ def known(client: httpx.Client, media_server: str) -> dict[str, list[Any]]:
             f"{media_server}/",
             "ftp://127.0.0.1/a.wav",
             "http:///a.wav",
-            "http://[::1/a.wav",
-            "http://[zz]/a.wav",
-            "http://127.0.0.1:99999/a.wav",
-            "http://a\x01b/a.wav",
+            *MALFORMED_URLS,
         ],
         "models": [m for m in models if m not in SPEECH_MODELS],
         "speech_models": [m for m in models if m in SPEECH_MODELS],

@@ -15,7 +15,7 @@ import webvtt
 from audiosvc.encode import encode_audio
 from audiosvc.settings import Settings
 from tests.measures import wer
-from tests.service.conftest import SAMPLES, Gate
+from tests.service.conftest import MALFORMED_URLS, SAMPLES, Gate
 from tests.service.harness import events, wait_until_done
 from tests.test_names import parsed
 
@@ -292,17 +292,6 @@ def test_an_offset_out_of_range_is_a_clear_400(client: httpx.Client, offset: str
     resp = client.get("/v1/jobs", params={"offset": offset})  # the largest was a 500
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["param"] == "offset"
-
-
-# Refused up front now. The brackets were a 500 (urlsplit's ValueError, uncaught); the port
-# out of range was accepted and its job tried to connect for 15 s; the control character was
-# accepted and its job failed as an internal error (httpx's InvalidURL): a 500 when waited on.
-MALFORMED_URLS = [
-    "http://[::1/a.wav",
-    "http://[zz]/a.wav",
-    "http://127.0.0.1:99999/a.wav",
-    "http://a\x01b/a.wav",
-]
 
 
 @pytest.mark.parametrize("url", MALFORMED_URLS)
