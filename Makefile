@@ -9,15 +9,18 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements/lock.txt
+# Requirements of the model packages that audiosvc never imports, removed (see the file).
+OVERRIDES := requirements/overrides.txt
 UVLOCK := requirements/uv.txt
 PYVER  := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
 ifeq ($(PYVER),)
 $(error PYTHON=$(PYTHON) does not run: install Python 3.11 or newer, or name it with PYTHON=...)
 endif
-STAMP  := $(VENV)/.installed-$(PYVER)-$(shell cat $(LOCK) $(UVLOCK) pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(PYVER)-$(shell cat $(LOCK) $(UVLOCK) $(OVERRIDES) pyproject.toml | cksum | cut -d' ' -f1)
 UV      = $(BIN)/uv
 # The lock covers Linux, macOS and Windows on every Python from 3.11 up.
-COMPILE = $(UV) pip compile --quiet --universal --generate-hashes --python-version 3.11
+COMPILE = $(UV) pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+	--override $(OVERRIDES)
 
 export HF_HUB_OFFLINE := 1
 export UV_PYTHON_DOWNLOADS := never
@@ -27,11 +30,12 @@ export UV_NO_CONFIG := 1
 
 # --compile-bytecode: as pip does, so no first run compiles (and warns about) a dependency's
 # source: pydub's invalid escapes print SyntaxWarnings on Python 3.12+ otherwise.
-$(STAMP): $(LOCK) $(UVLOCK) pyproject.toml
+$(STAMP): $(LOCK) $(UVLOCK) $(OVERRIDES) pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(UVLOCK)
-	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r $(LOCK) \
+		--override $(OVERRIDES)
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -78,7 +82,8 @@ test-latest: $(STAMP)
 	@echo "versions that would move (- locked, + newest):"
 	@moved=$$(diff <(grep -E '^[a-z0-9]' $(LOCK)) <(grep -E '^[a-z0-9]' $(LATEST)/lock.txt) \
 		| grep '^[<>]' | sed 's/^</  -/;s/^>/  +/;s/ \\$$//'); echo "$${moved:-  none}"
-	$(UV) pip install --quiet --compile-bytecode --python $(LATEST)/bin/python --require-hashes -r $(LATEST)/lock.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(LATEST)/bin/python --require-hashes -r $(LATEST)/lock.txt \
+		--override $(OVERRIDES)
 	$(UV) pip install --quiet --python $(LATEST)/bin/python --no-deps --no-build-isolation -e .
 	$(LATEST)/bin/python -m pytest \
 		--deselect tests/test_lock.py::test_the_venv_holds_exactly_the_lock
