@@ -21,11 +21,13 @@ from audiosvc.formats import (
     EXTENSIONS,
     FORMATS,
     OutputFormat,
+    needs_speakers,
     needs_words,
     parse_format,
     render,
 )
 from audiosvc.jobqueue import LANES
+from audiosvc.jobs import MAX_SPEAKERS
 from audiosvc.pipeline import Progress, transcribe_file
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechProvider, TranscribeOptions
@@ -68,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--chunk-seconds", type=float, help="maximum chunk length in seconds")
     t.add_argument("--provider", choices=list(get_args(ProviderName)))
     t.add_argument("--base-url", help="base URL of an OpenAI-compatible server")
+    t.add_argument(
+        "--speakers",
+        nargs="?",
+        type=int,
+        const=0,
+        metavar="N",
+        help="say who speaks (A:, B:, ... in every format); N: exactly N speakers "
+        "(default: estimated)",
+    )
     t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     s = sub.add_parser(
@@ -163,6 +174,14 @@ def _transcribe(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.output is not None and len(args.files) > 1:
         args.output.mkdir(parents=True, exist_ok=True)
+    speakers = None
+    if args.speakers is not None or needs_speakers(fmt):
+        from audiosvc.speakers.clustering import SpeakerCount
+
+        if args.speakers is not None and not 0 <= args.speakers <= MAX_SPEAKERS:
+            _fail(f"--speakers takes 1 to {MAX_SPEAKERS} (or nothing: estimated)")
+            return EXIT_USAGE
+        speakers = SpeakerCount(exactly=args.speakers or None)
 
     options = TranscribeOptions(
         task=args.task,
@@ -170,7 +189,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         language=args.language,
         prompt=args.prompt,
         temperature=args.temperature,
-        word_timestamps=needs_words(fmt, VERBOSE_GRANULARITIES),
+        word_timestamps=needs_words(fmt, VERBOSE_GRANULARITIES) or speakers is not None,
     )
     limits = SubtitleLimits.from_settings(settings)
     failed = 0
@@ -178,7 +197,13 @@ def _transcribe(args: argparse.Namespace) -> int:
         bar = _ProgressBar(src.name, enabled=not args.quiet and sys.stderr.isatty())
         try:
             transcript = transcribe_file(
-                src, options, provider, settings, chunk_seconds=args.chunk_seconds, on_progress=bar
+                src,
+                options,
+                provider,
+                settings,
+                chunk_seconds=args.chunk_seconds,
+                on_progress=bar,
+                speakers=speakers,
             )
             body = render(transcript, fmt, limits=limits, granularities=VERBOSE_GRANULARITIES)
         except AudiosvcError as exc:

@@ -31,6 +31,7 @@ CHUNK = "audiosvc.chunk"
 STITCH = "audiosvc.stitch"
 NOTIFY = "audiosvc.notify"
 SPEAK = "audiosvc.speak"
+DIARIZE = "audiosvc.diarize"
 
 INTERACTIVE, BATCH, IO = "interactive", "batch", "io"
 LANES = (INTERACTIVE, BATCH, IO)  # in priority order for a worker that takes several

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 import redis
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -26,12 +26,15 @@ from audiosvc import metrics
 from audiosvc.chunking import ChunkPlan
 from audiosvc.errors import AudiosvcError, NotFoundError
 from audiosvc.languages import LANGUAGES, language_code
+from audiosvc.names import clean_speaker_name
 from audiosvc.transcript import Task, Transcript
 
 Status = Literal["queued", "processing", "succeeded", "failed", "cancelled"]
 Granularity = Literal["word", "segment"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 PREFIX = "audiosvc"
+MAX_SPEAKERS = 32
+MAX_KNOWN_SPEAKERS = 4  # as OpenAI's known_speaker_names[]
 
 
 def _segment_only() -> list[Granularity]:
@@ -58,6 +61,13 @@ class JobOptions(BaseModel):
     reply_text: str | None = None
     voice: str | None = None
     reply_format: Literal["flac", "mp3", "mulaw", "ogg", "wav"] = "mp3"
+    # Speakers: diarize the file (a speaker count or known speakers imply it).
+    diarize: bool = False
+    num_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    min_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    max_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    # Names of known speakers, one per reference clip stored with the job (refs/<i>).
+    known_speaker_names: list[str] = Field(default_factory=list, max_length=MAX_KNOWN_SPEAKERS)
 
     @field_validator("language")
     @classmethod
@@ -73,6 +83,26 @@ class JobOptions(BaseModel):
     @classmethod
     def _granularities(cls, value: list[Granularity]) -> list[Granularity]:
         return sorted(set(value)) or ["segment"]
+
+    @field_validator("known_speaker_names")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        names = [clean_speaker_name(n) for n in value]
+        if len(set(names)) != len(names):
+            raise ValueError("the names must differ")
+        return names
+
+    @model_validator(mode="after")
+    def _speakers(self) -> JobOptions:
+        low, high = self.min_speakers, self.max_speakers
+        if low is not None and high is not None and low > high:
+            raise ValueError("min_speakers is more than max_speakers")
+        if self.num_speakers is not None and (low is not None or high is not None):
+            raise ValueError("give num_speakers, or min_speakers and max_speakers, not both")
+        wanted = (self.num_speakers, low, high)
+        if any(v is not None for v in wanted) or self.known_speaker_names:
+            self.diarize = True
+        return self
 
 
 class JobError(BaseModel):
@@ -117,6 +147,10 @@ class Job(BaseModel):
     # transcript is done), and GET .../speech answers with this error.
     reply_error: JobError | None = None
     chunks: list[tuple[int, int, int]] = Field(default_factory=list)  # (start, end, overlap)
+    # Diarized jobs: the speakers found (labels, in order of first appearance) and the names
+    # users gave them since (label -> name).
+    speakers: list[str] = Field(default_factory=list)
+    speaker_names: dict[str, str] = Field(default_factory=dict)
 
     @property
     def terminal(self) -> bool:
@@ -396,5 +430,11 @@ def public_view(job: Job, links: dict[str, str]) -> dict[str, Any]:
         "progress": job.progress.model_dump(),
         "error": job.error.public() if job.error else None,
         "reply_error": job.reply_error.public() if job.reply_error else None,
+        # Diarized jobs: each speaker found, under its label and with its name if given.
+        "speakers": [
+            {"label": label, "name": job.speaker_names.get(label, label)} for label in job.speakers
+        ]
+        if job.options.diarize
+        else None,
         "links": links,
     }

@@ -37,3 +37,19 @@ def attachment(filename: str) -> str:
     if not fallback or fallback.startswith("."):  # a stem in another script: keep the suffix
         fallback = "download" + fallback
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+MAX_SPEAKER_NAME_CHARS = 64
+
+
+def clean_speaker_name(name: str) -> str:
+    """A name as it will be printed: one line, no markup characters, not empty. Raises
+    ValueError for names that cannot be."""
+    text = " ".join(name.split())
+    if not text:
+        raise ValueError("a speaker name must not be empty")
+    if len(text) > MAX_SPEAKER_NAME_CHARS:
+        raise ValueError(f"a speaker name has at most {MAX_SPEAKER_NAME_CHARS} characters")
+    if any(ch in "<>&" or not ch.isprintable() for ch in text):
+        raise ValueError("a speaker name must not hold <, >, & or control characters")
+    return text

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from audiosvc.quality import Thresholds, drop_unreliable, speech_regions
 from audiosvc.settings import Settings
 from audiosvc.stitching import ChunkTranscript, stitch
 from audiosvc.transcript import Transcript, output_language
+
+if TYPE_CHECKING:  # scipy and onnxruntime load only where speakers are found
+    from audiosvc.speakers.clustering import SpeakerCount
 
 
 @dataclass(frozen=True)
@@ -171,9 +175,17 @@ def transcribe_file(
     *,
     chunk_seconds: float | None = None,
     on_progress: ProgressCallback | None = None,
+    speakers: SpeakerCount | None = None,
 ) -> Transcript:
-    """Transcribe (or translate) a media file of any length."""
+    """Transcribe (or translate) a media file of any length; with ``speakers``, say who
+    speaks each word and segment (found by the local models, whatever the provider)."""
     audio = decode(path)
-    return transcribe_audio(
+    transcript = transcribe_audio(
         audio, options, provider, settings, chunk_seconds=chunk_seconds, on_progress=on_progress
     )
+    if speakers is None:
+        return transcript
+    from audiosvc.speakers.attribution import attribute
+    from audiosvc.speakers.find import find_speakers
+
+    return attribute(transcript, find_speakers(audio.pcm, speakers).labelled_turns())

@@ -1,9 +1,11 @@
 """What the workers do for a job, step by step; the Celery tasks only call these.
 
-prepare:   decode the upload (or fetch the URL), plan chunks, write each chunk's PCM.
+prepare:   decode the upload (or fetch the URL), plan chunks, write each chunk's PCM (and,
+           for a diarized job, the whole file's, for its diarize step).
 chunk:     transcribe one chunk, once (a stored result is never recomputed).
-stitch:    join the chunk results into the transcript; the job succeeds, unless it asked for
-           a spoken reply:
+diarize:   find who speaks when in the whole file, once, beside the chunks (in parallel).
+stitch:    join the chunk results into the transcript, give each word and segment its
+           speaker (a diarized job); the job succeeds, unless it asked for a spoken reply:
 speak:     say the reply (its own step, with its own retries); the job succeeds, and a reply
            that cannot be made is noted on it without failing the transcript.
 Every step first checks that the job is still wanted (not cancelled or failed).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 import unicodedata
 from pathlib import Path
@@ -47,6 +50,9 @@ def provider_for(settings: Settings) -> SpeechProvider:
 def reset_process_state() -> None:
     """After fork: drop anything the parent built (models are loaded lazily per process)."""
     _providers.clear()
+    find = sys.modules.get("audiosvc.speakers.find")  # loaded only where speakers are found
+    if find is not None:
+        find.forget_models()
 
 
 def lane_of(job: Job, settings: Settings) -> str:
@@ -64,7 +70,7 @@ def options_of(job: Job) -> TranscribeOptions:
         language=o.language,
         prompt=o.prompt,
         temperature=o.temperature,
-        word_timestamps=o.words,
+        word_timestamps=o.words or o.diarize,  # speakers are given word by word
     )
 
 
@@ -73,8 +79,13 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
     job = store.set_status(job_id, "processing", allow_from={"queued", "processing"})
     if job is None:
         return None
-    if job.chunks and all(
-        storage.chunk_path(job_id, p.index).exists() for p in job.plans()
+    speakers_ready = not job.options.diarize or any(
+        p.exists() for p in (storage.audio_path(job_id), storage.speakers_path(job_id))
+    )
+    if (
+        job.chunks
+        and speakers_ready
+        and all(storage.chunk_path(job_id, p.index).exists() for p in job.plans())
     ):  # a redelivered prepare: the work is done
         return len(job.chunks)
     path = Path(job.upload_path) if job.upload_path else None
@@ -108,6 +119,11 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
         audio.pcm[plan.start : plan.end].tofile(tmp)
+        tmp.replace(target)
+    if job.options.diarize:
+        target = storage.audio_path(job_id)
+        tmp = target.with_suffix(".tmp")
+        audio.pcm.tofile(tmp)
         tmp.replace(target)
     try:
         done = store.update(
@@ -162,11 +178,45 @@ def run_chunk(
     return True
 
 
-def ready_to_stitch(job_id: str, store: JobStore) -> Job | None:
-    """The job, when every one of its chunks is stored and it is still wanted: its stitch is
-    due. Counted from the stored results, so a chunk run twice counts once."""
+def diarize(job_id: str, store: JobStore, storage: Storage) -> bool:
+    """Find the job's speakers, once, into ``speakers.json``; the whole file's PCM is read as
+    a memory map and deleted after. False when there was nothing to do."""
+    job = store.get(job_id)
+    target = storage.speakers_path(job_id)
+    if job.terminal or target.exists():
+        return False
+    from audiosvc.speakers.clustering import SpeakerCount
+    from audiosvc.speakers.find import find_speakers
+
+    o = job.options
+    source = storage.audio_path(job_id)
+    pcm = (
+        np.memmap(source, dtype=np.int16, mode="r")
+        if source.stat().st_size
+        else np.zeros(0, np.int16)
+    )
+    known = [
+        (name, decode(storage.reference_path(job_id, i), f"known_speaker_references[{i}]").pcm)
+        for i, name in enumerate(o.known_speaker_names)
+    ]
+    count = SpeakerCount(o.num_speakers, o.min_speakers, o.max_speakers)
+    result = find_speakers(pcm, count, known)
+    del pcm
+    result.save(target)
+    source.unlink(missing_ok=True)
+    with contextlib.suppress(NotFoundError):
+        store.update(job_id, speakers=result.labels)
+    return True
+
+
+def ready_to_stitch(job_id: str, store: JobStore, storage: Storage) -> Job | None:
+    """The job, when every one of its chunks is stored (and its speakers, if it asked for
+    them) and it is still wanted: its stitch is due. Counted from the stored results, so a
+    chunk run twice counts once."""
     job = store.get(job_id)
     if job.terminal or not job.chunks or store.chunks_stored(job_id) < len(job.chunks):
+        return None
+    if job.options.diarize and not storage.speakers_path(job_id).exists():
         return None
     return job
 
@@ -245,6 +295,12 @@ def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
     transcript = pipeline.assemble(
         plans, store.chunk_results(job_id), job.duration or 0.0, options_of(job)
     )
+    if job.options.diarize:
+        from audiosvc.speakers.attribution import attribute
+        from audiosvc.speakers.result import Speakers
+
+        speakers = Speakers.load(storage.speakers_path(job_id))
+        transcript = attribute(transcript, speakers.labelled_turns())
     path = storage.transcript_path(job_id)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two stitches of one job may race
     tmp.write_text(transcript.model_dump_json())
@@ -298,16 +354,22 @@ def forget(job_id: str, store: JobStore, storage: Storage) -> None:
         store.delete(job_id)
 
 
-def links(job_id: str, base: str = "", *, reply: bool = False) -> dict[str, str]:
+def links(
+    job_id: str, base: str = "", *, reply: bool = False, speakers: bool = False
+) -> dict[str, str]:
     root = f"{base}/v1/jobs/{job_id}"
     extra = {"speech": f"{root}/speech"} if reply else {}
+    if speakers:
+        extra["speakers"] = f"{root}/speakers"
+    formats = ("json", "text", "verbose_json", "srt", "vtt")
     return {
         **extra,
         "self": root,
         "events": f"{root}/events",
         **{
             f"transcript_{fmt}": f"{root}/transcript?format={fmt}"
-            for fmt in ("json", "text", "verbose_json", "srt", "vtt")
+            for fmt in (*formats, "diarized_json")
+            if speakers or fmt in formats
         },
     }
 
@@ -318,7 +380,9 @@ def webhook_payload(job: Job, base: str = "") -> bytes:
             "id": job.id,
             "status": job.status,
             "error": job.error.public() if job.error else None,
-            "links": links(job.id, base, reply=job.options.reply is not None),
+            "links": links(
+                job.id, base, reply=job.options.reply is not None, speakers=job.options.diarize
+            ),
         },
         separators=(",", ":"),
     ).encode()

@@ -48,6 +48,17 @@ class Storage:
     def transcript_path(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "transcript.json"
 
+    def audio_path(self, job_id: str) -> Path:
+        """The whole file's 16 kHz PCM, kept for diarization until it is done."""
+        return self.job_dir(job_id) / "audio.pcm"
+
+    def speakers_path(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "speakers.json"
+
+    def reference_path(self, job_id: str, index: int) -> Path:
+        """A known speaker's reference clip, as sent (decoded when the job diarizes)."""
+        return self.job_dir(job_id) / "refs" / f"{index}"
+
     def reply_path(self, job_id: str, fmt: str) -> Path:
         return self.job_dir(job_id) / f"reply.{fmt}"
 

@@ -100,6 +100,7 @@ class Cue:
     start: float
     end: float
     lines: tuple[str, ...]
+    speaker: str | None = None  # a cue never holds two speakers
 
     @property
     def start_ms(self) -> int:
@@ -123,6 +124,7 @@ class _Token:
     start: int  # ms
     end: int  # ms
     glue: str
+    speaker: str | None = None
 
     @property
     def width(self) -> int:
@@ -144,18 +146,34 @@ def format_timestamp(ms: int, sep: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{sep}{millis:03d}"
 
 
-def build_cues(transcript: Transcript, limits: SubtitleLimits | None = None) -> list[Cue]:
-    """The subtitle cues of ``transcript``; every word appears in exactly one cue, in order."""
+def build_cues(
+    transcript: Transcript, limits: SubtitleLimits | None = None, *, label_width: int = 0
+) -> list[Cue]:
+    """The subtitle cues of ``transcript``; every word appears in exactly one cue, in order.
+
+    In a diarized transcript a cue never spans a change of speaker. ``label_width`` is how
+    many characters a printed speaker label adds to the first line of a cue beyond the
+    speaker's name (SubRip's ``A: `` is 2), so labelled cues still fit the line limit."""
     limits = limits or SubtitleLimits()
     tokens = _tokens(transcript)
-    spans = _split_cues(tokens, limits)
+    prefix: dict[str | None, int] = (
+        {tok.speaker: len(tok.speaker) + label_width for tok in tokens if tok.speaker is not None}
+        if label_width
+        else {}
+    )
+    spans = _split_cues(tokens, limits, prefix)
     times = _time_cues(
         [(tokens[a].start, tokens[b - 1].end) for a, b in spans],
         end_of_audio=_ms(transcript.duration, 0),
         limits=limits,
     )
     return [
-        Cue(start=s / 1000, end=e / 1000, lines=_break_lines(tokens[a:b], limits))
+        Cue(
+            start=s / 1000,
+            end=e / 1000,
+            lines=_break_lines(tokens[a:b], limits, prefix.get(tokens[a].speaker, 0)),
+            speaker=tokens[a].speaker,
+        )
         for (a, b), (s, e) in zip(spans, times, strict=True)
     ]
 
@@ -179,25 +197,27 @@ def _tokens(transcript: Transcript) -> list[_Token]:
         # No segments at all: the text still has to be shown.
         segments = [Segment(start=0.0, end=transcript.duration, text=transcript.text)]
     tokens: list[_Token] = []
-    for text, start, end, glue in _timed_words(segments, no_space):
+    for text, start, end, glue, speaker in _timed_words(segments, no_space):
         if not text:
             continue
         previous = tokens[-1].start if tokens else 0
         s = max(_ms(start, previous), previous)
-        tokens.append(_Token(text=text, start=s, end=max(_ms(end, s), s), glue=glue))
+        tokens.append(_Token(text, s, max(_ms(end, s), s), glue, speaker))
     return tokens
 
 
 def _timed_words(
     segments: Iterable[Segment], no_space: bool
-) -> Iterable[tuple[str, float, float, str]]:
+) -> Iterable[tuple[str, float, float, str, str | None]]:
     glue = "" if no_space else " "
     for segment in segments:
         if segment.words:
             for w in segment.words:
-                yield " ".join(w.word.split()), w.start, w.end, glue
+                speaker = w.speaker if w.speaker is not None else segment.speaker
+                yield " ".join(w.word.split()), w.start, w.end, glue, speaker
         else:
-            yield from _interpolated(segment, no_space)
+            for text, start, end, g in _interpolated(segment, no_space):
+                yield text, start, end, g, segment.speaker
 
 
 def _interpolated(segment: Segment, no_space: bool) -> list[tuple[str, float, float, str]]:
@@ -298,13 +318,17 @@ def _size_cost(width: int, limits: SubtitleLimits) -> float:
     return short + _FULL_CUE * (width / (limits.max_line_chars * limits.max_lines)) ** 2
 
 
-def _split_cues(tokens: Sequence[_Token], limits: SubtitleLimits) -> list[tuple[int, int]]:
+def _split_cues(
+    tokens: Sequence[_Token], limits: SubtitleLimits, prefix: dict[str | None, int] | None = None
+) -> list[tuple[int, int]]:
     """Cue boundaries ``[(first, end)]`` of least total cost (dynamic programming).
 
     A cue of one token is always allowed, so there always is a solution. A longer cue must fit
-    ``max_lines`` lines (greedy filling gives the least number of lines) and last at most
-    ``max_cue_seconds`` from its first start to its last end.
+    ``max_lines`` lines (greedy filling gives the least number of lines), last at most
+    ``max_cue_seconds`` from its first start to its last end, and hold one speaker only.
+    ``prefix``: characters a speaker's label takes on the first line of each of its cues.
     """
+    prefix = prefix or {}
     n = len(tokens)
     max_ms = seconds_to_ms(limits.max_cue_seconds)
     pause_ms = seconds_to_ms(limits.pause_seconds)
@@ -314,11 +338,12 @@ def _split_cues(tokens: Sequence[_Token], limits: SubtitleLimits) -> list[tuple[
     best[0] = 0.0
     for i in range(n):
         first = tokens[i]
-        lines, line_width, width, inner = 1, first.width, first.width, 0.0
+        label = prefix.get(first.speaker, 0)
+        lines, line_width, width, inner = 1, first.width + label, first.width + label, 0.0
         for j in range(i, n):
             tok = tokens[j]
             if j > i:
-                if tok.start - first.start > max_ms:
+                if tok.start - first.start > max_ms or tok.speaker != first.speaker:
                     break  # starts only grow: no longer cue from i can fit
                 step = len(tok.glue) + tok.width
                 if line_width + step <= line_chars:
@@ -347,14 +372,14 @@ def _split_cues(tokens: Sequence[_Token], limits: SubtitleLimits) -> list[tuple[
 # --- line breaking -------------------------------------------------------------------------
 
 
-def _line_count(tokens: Sequence[_Token], line_chars: int) -> int:
+def _line_count(tokens: Sequence[_Token], line_chars: int, label: int = 0) -> int:
     """Least number of lines (greedy filling is optimal when words are never split)."""
     lines, width = 0, 0
     for tok in tokens:
         if lines and width + len(tok.glue) + tok.width <= line_chars:
             width += len(tok.glue) + tok.width
         else:
-            lines, width = lines + 1, tok.width
+            lines, width = lines + 1, tok.width + (label if not lines else 0)
     return lines
 
 
@@ -368,20 +393,23 @@ def _line_bonus(before: _Token, after: _Token, pause_ms: int) -> float:
     return _LINE_BONUS_AFTER_SHORT_WORD if before.width <= _SHORT_WORD else 0.0
 
 
-def _break_lines(tokens: Sequence[_Token], limits: SubtitleLimits) -> tuple[str, ...]:
+def _break_lines(
+    tokens: Sequence[_Token], limits: SubtitleLimits, label: int = 0
+) -> tuple[str, ...]:
     """The tokens as the fewest lines possible, with the most even line lengths (sum of
-    squared lengths), nudged toward breaks after punctuation or at pauses."""
+    squared lengths), nudged toward breaks after punctuation or at pauses. ``label``
+    characters are reserved at the start of the first line."""
     line_chars = limits.max_line_chars
     pause_ms = seconds_to_ms(limits.pause_seconds)
     m = len(tokens)
-    n_lines = _line_count(tokens, line_chars)
+    n_lines = _line_count(tokens, line_chars, label)
     # offsets[k]: width of tokens[:k] laid on one line, each with its glue
     offsets = [0]
     for tok in tokens:
         offsets.append(offsets[-1] + len(tok.glue) + tok.width)
 
     def width(a: int, b: int) -> int:
-        return offsets[b] - offsets[a] - len(tokens[a].glue)
+        return offsets[b] - offsets[a] - len(tokens[a].glue) + (label if a == 0 else 0)
 
     # cost[l][b]: tokens[:b] as l lines; back[l][b]: where the l-th line starts
     cost = [[math.inf] * (m + 1) for _ in range(n_lines + 1)]

@@ -23,9 +23,10 @@ class Word(BaseModel):
     word: str
     start: float
     end: float
+    speaker: str | None = None  # set by diarization
 
     def shifted(self, offset: float) -> Word:
-        return Word(word=self.word, start=self.start + offset, end=self.end + offset)
+        return self.model_copy(update={"start": self.start + offset, "end": self.end + offset})
 
 
 class Segment(BaseModel):
@@ -43,6 +44,7 @@ class Segment(BaseModel):
     no_speech_prob: float = 0.0
     # Internal: the words of this segment, when the provider gave word timestamps.
     words: list[Word] | None = None
+    speaker: str | None = None  # set by diarization; a segment has one speaker
 
     def shifted(self, offset: float) -> Segment:
         words = None if self.words is None else [w.shifted(offset) for w in self.words]
@@ -71,6 +73,10 @@ class Transcript(BaseModel):
     def words(self) -> list[Word]:
         return [w for s in self.segments for w in (s.words or [])]
 
+    @property
+    def has_speakers(self) -> bool:
+        return any(s.speaker is not None for s in self.segments)
+
     def to_verbose_json(
         self, *, segments: bool = True, words: bool = True, language_name: str | None = None
     ) -> dict[str, Any]:
@@ -82,10 +88,16 @@ class Transcript(BaseModel):
             "duration": round(self.duration, 3),
             "text": self.text,
         }
+        # ``speaker`` appears only in a diarized transcript: Groq's schema has no such field.
         if segments:
-            body["segments"] = [s.model_dump(exclude={"words"}) for s in self.segments]
+            body["segments"] = [
+                s.model_dump(exclude={"words"} if s.speaker else {"words", "speaker"})
+                for s in self.segments
+            ]
         if words and self.has_words:
-            body["words"] = [w.model_dump() for w in self.words]
+            body["words"] = [
+                w.model_dump(exclude=None if w.speaker else {"speaker"}) for w in self.words
+            ]
         return body
 
 

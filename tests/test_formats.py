@@ -59,7 +59,7 @@ def test_parse_format_rejects_unknown_with_param_and_choices() -> None:
 
 
 def test_tables_cover_every_format() -> None:
-    assert set(FORMATS) == {"json", "text", "verbose_json", "srt", "vtt"}
+    assert set(FORMATS) == {"json", "text", "verbose_json", "srt", "vtt", "diarized_json"}
     assert set(CONTENT_TYPES) == set(FORMATS) == set(EXTENSIONS)
     assert CONTENT_TYPES["json"] == CONTENT_TYPES["verbose_json"] == "application/json"
     assert CONTENT_TYPES["text"] == "text/plain; charset=utf-8"

@@ -1,5 +1,5 @@
-"""prepare -> a chunk task per chunk -> stitch -> notify. Thin wrappers over
-:mod:`audiosvc.service`; no task waits on another (no ``.get()``).
+"""prepare -> a chunk task per chunk (and a diarize task, for speakers) -> stitch -> notify.
+Thin wrappers over :mod:`audiosvc.service`; no task waits on another (no ``.get()``).
 
 The chunk that completes a job's set of stored chunks sends its stitch: no Celery chord,
 whose counter lives in the result backend, fails the whole chord when one chunk meets a
@@ -113,8 +113,12 @@ def prepare(self: Task, job_id: str) -> int:
         return 0
     if n is None:
         return 0
-    lane = service.lane_of(_store().get(job_id), _settings())
-    sent = group(transcribe_chunk.s(job_id, i).set(queue=lane) for i in range(n)).apply_async()
+    job = _store().get(job_id)
+    lane = service.lane_of(job, _settings())
+    # Diarization first: it runs over the whole file while the chunks are transcribed.
+    tasks = [diarize.s(job_id).set(queue=lane)] if job.options.diarize else []
+    tasks += [transcribe_chunk.s(job_id, i).set(queue=lane) for i in range(n)]
+    sent = group(tasks).apply_async()
     _store().add_task_ids(job_id, [r.id for r in sent.results])
     return n
 
@@ -132,12 +136,29 @@ def transcribe_chunk(self: Task, job_id: str, index: int) -> bool:
     except Exception as exc:
         _failed(job_id, exc)
         return False
-    # Asked again after a redelivery too: the run that stored the last chunk may have been
-    # cut off before it sent the stitch. Two chunks finishing together may both send one.
-    job = service.ready_to_stitch(job_id, _store())
+    _stitch_if_ready(job_id)
+    return ran
+
+
+def _stitch_if_ready(job_id: str) -> None:
+    """Send the job's stitch if every part of it is stored. Asked again after a redelivery
+    too: the run that stored the last part may have been cut off before it sent the stitch.
+    Two parts finishing together may both send one."""
+    job = service.ready_to_stitch(job_id, _store(), _storage())
     if job is not None:
         sent = stitch.apply_async((job_id,), queue=service.lane_of(job, _settings()))
         _store().add_task_ids(job_id, [sent.id])
+
+
+@app.task(name=jobqueue.DIARIZE, bind=True)
+@_requeued_if_redis_is_gone
+def diarize(self: Task, job_id: str) -> bool:
+    try:
+        ran = service.diarize(job_id, _store(), _storage())
+    except Exception as exc:
+        _failed(job_id, exc)
+        return False
+    _stitch_if_ready(job_id)
     return ran
 
 

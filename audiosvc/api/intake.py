@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,20 +19,30 @@ from audiosvc.chat import chat_configured
 from audiosvc.chunking import ChunkParams
 from audiosvc.errors import AudiosvcError, InvalidRequestError
 from audiosvc.fetch import validate_url
-from audiosvc.formats import needs_words, parse_format
+from audiosvc.formats import needs_speakers, needs_words, parse_format
 from audiosvc.jobs import Job, JobOptions, new_job_id
 from audiosvc.media import MediaInfo, probe
 from audiosvc.models import resolve_model
 from audiosvc.names import clean_name
 from audiosvc.service import speech_text
 from audiosvc.settings import Settings
+from audiosvc.storage import Storage
 from audiosvc.transcript import Task
 
+# Speaker options, taken by /v1/jobs and the transcription endpoint alike. The names and
+# references are OpenAI's (gpt-4o-transcribe-diarize); its SDK sends lists as "name[]".
+SPEAKER_FIELDS = frozenset({
+    "diarize", "num_speakers", "min_speakers", "max_speakers",
+    "known_speaker_names[]", "known_speaker_names",
+    "known_speaker_references[]", "known_speaker_references",
+})  # fmt: skip
 JOB_FIELDS = frozenset({
     "task", "model", "language", "prompt", "temperature", "timestamp_granularities[]",
     "timestamp_granularities", "chunk_seconds", "webhook_url", "url",
-    "reply", "reply_text", "voice", "reply_format",
+    "reply", "reply_text", "voice", "reply_format", *SPEAKER_FIELDS,
 })  # fmt: skip
+# OpenAI's diarizing model: served by the local engine's default model, with speakers.
+DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
@@ -45,8 +57,14 @@ def _one(fields: dict[str, list[str]], name: str) -> str | None:
 # The request's fields that are JobOptions fields of the same name.
 _OPTION_FIELDS = (
     "task", "model", "language", "prompt", "temperature", "chunk_seconds", "webhook_url",
-    "reply", "reply_text", "voice", "reply_format",
+    "reply", "reply_text", "voice", "reply_format", "diarize", "num_speakers", "min_speakers",
+    "max_speakers",
 )  # fmt: skip
+
+
+def _many(fields: dict[str, list[str]], name: str) -> list[str]:
+    """A list field, sent as ``name[]`` (OpenAI's and Groq's SDKs) or repeated ``name``."""
+    return fields.get(f"{name}[]", []) + fields.get(name, [])
 
 
 def parse_options(
@@ -64,16 +82,19 @@ def parse_options(
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise InvalidRequestError(f"unknown field {unknown[0]!r}", param=unknown[0])
-    granularities = fields.get("timestamp_granularities[]", []) + fields.get(
-        "timestamp_granularities", []
-    )
+    granularities = _many(fields, "timestamp_granularities")
     fmt = _one(fields, "response_format")
     raw: dict[str, Any] = {name: _one(fields, name) for name in _OPTION_FIELDS}
     raw = {k: v for k, v in raw.items() if v is not None}
     if task is not None:
         raw["task"] = task
     raw["timestamp_granularities"] = granularities
+    raw["known_speaker_names"] = _many(fields, "known_speaker_names")
+    if raw.get("model") == DIARIZE_MODEL:
+        raw["model"], raw["diarize"] = None, True
     try:
+        if fmt is not None and needs_speakers(parse_format(fmt)):
+            raw["diarize"] = True
         options = JobOptions.model_validate(raw)
         # A job's transcript can be downloaded later in any format, subtitles included: it
         # has words. A synchronous request names its one format: words only if it needs them.
@@ -81,7 +102,7 @@ def parse_options(
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "options"
-        param = "timestamp_granularities[]" if name == "timestamp_granularities" else name
+        param = f"{name}[]" if name in ("timestamp_granularities", "known_speaker_names") else name
         message = first["msg"].removeprefix("Value error, ")
         raise InvalidRequestError(f"{param}: {message}", param=param) from None
     if settings.resolved_provider() == "local":
@@ -94,6 +115,14 @@ def parse_options(
         except InvalidRequestError as exc:
             raise InvalidRequestError(exc.message, param="webhook_url") from None
     _check_reply(options, settings)
+    if options.diarize and options.task == "translate":
+        raise InvalidRequestError("speakers are found for transcriptions only", param="diarize")
+    references = _many(fields, "known_speaker_references")
+    if len(references) != len(options.known_speaker_names):
+        raise InvalidRequestError(
+            "known_speaker_references[] needs one clip per name in known_speaker_names[]",
+            param="known_speaker_references[]",
+        )
     return options.model_copy(update={"words": words})
 
 
@@ -119,6 +148,49 @@ def _check_reply(options: JobOptions, settings: Settings) -> None:
         from audiosvc.tts import resolve_voice
 
         resolve_voice(options.voice)  # 400 naming the real voices
+
+
+# A known speaker's reference clip: OpenAI asks for 2 to 10 s; a little more is taken.
+MAX_REFERENCE_SECONDS = 30.0
+MAX_REFERENCE_BYTES = 4 * 1024 * 1024
+_PARAM_REFERENCES = "known_speaker_references[]"
+
+
+def store_reference(storage: Storage, job_id: str, index: int, data_url: str) -> None:
+    """Keep the ``index``-th reference clip (a ``data:`` URL holding audio, base64) beside
+    the job, after checking that it decodes as a short recording; else a 400."""
+    head, sep, payload = data_url.partition(",")
+    if not sep or not head.startswith("data:") or not head.endswith(";base64"):
+        raise InvalidRequestError(
+            f"{_PARAM_REFERENCES} {index}: send each clip as a data URL, data:audio/wav;base64,...",
+            param=_PARAM_REFERENCES,
+        )
+    if len(payload) > MAX_REFERENCE_BYTES * 4 // 3 + 4:
+        raise InvalidRequestError(
+            f"{_PARAM_REFERENCES} {index}: a clip may hold at most "
+            f"{MAX_REFERENCE_BYTES // (1024 * 1024)} MB",
+            param=_PARAM_REFERENCES,
+        )
+    try:
+        audio = base64.b64decode(payload, validate=True)
+    except binascii.Error:
+        raise InvalidRequestError(
+            f"{_PARAM_REFERENCES} {index}: the data is not base64", param=_PARAM_REFERENCES
+        ) from None
+    path = storage.reference_path(job_id, index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(audio)
+    name = f"known_speaker_references[{index}]"
+    try:
+        media = probe(path, name)
+    except AudiosvcError as exc:
+        raise InvalidRequestError(exc.message, param=_PARAM_REFERENCES) from None
+    if not media.duration or media.duration > MAX_REFERENCE_SECONDS:
+        raise InvalidRequestError(
+            f"{name} lasts {media.duration or 0:.1f} s; a reference clip is 1 to "
+            f"{MAX_REFERENCE_SECONDS:g} s of one speaker",
+            param=_PARAM_REFERENCES,
+        )
 
 
 @dataclass
@@ -170,6 +242,9 @@ async def receive(
             raise InvalidRequestError("a file or a url is required", param="file")
         if url is not None:
             url = validate_url(url, allow_private=settings.allow_private_urls)
+        references = _many(form.fields, "known_speaker_references")
+        for i, data_url in enumerate(references):
+            await run_in_threadpool(store_reference, storage, job_id, i, data_url)
         upload = form.file.path if form.file is not None else None
         media = None
         if upload is not None:

@@ -8,7 +8,30 @@ from typing import Any
 
 from audiosvc.languages import LANGUAGES
 
-RESPONSE_FORMATS = ["json", "text", "verbose_json", "srt", "vtt"]  # srt, vtt: as whisper-1
+# srt, vtt: as whisper-1; diarized_json: as OpenAI's gpt-4o-transcribe-diarize
+RESPONSE_FORMATS = ["json", "text", "verbose_json", "srt", "vtt", "diarized_json"]
+
+_SPEAKERS = {"type": "integer", "minimum": 1, "maximum": 32}
+# Speakers (diarization): this service's options, and OpenAI's known speakers.
+SPEAKER_PROPERTIES: dict[str, Any] = {
+    "diarize": {"type": "boolean", "default": False, "description": "Find who speaks when."},
+    "num_speakers": {**_SPEAKERS, "description": "Exactly this many speakers (implies diarize)."},
+    "min_speakers": {**_SPEAKERS, "description": "At least this many speakers."},
+    "max_speakers": {**_SPEAKERS, "description": "At most this many speakers."},
+    "known_speaker_names[]": {
+        "type": "array",
+        "maxItems": 4,
+        "items": {"type": "string", "maxLength": 64},
+        "description": "Names of known speakers, one per reference clip (implies diarize).",
+    },
+    "known_speaker_references[]": {
+        "type": "array",
+        "maxItems": 4,
+        "items": {"type": "string"},
+        "description": "A 2-10 s clip of each known speaker, as a data URL "
+        "(data:audio/wav;base64,...).",
+    },
+}
 
 
 def _common() -> dict[str, Any]:
@@ -44,6 +67,8 @@ TRANSCRIPTION_REQUEST: dict[str, Any] = {
             "items": {"type": "string", "enum": ["word", "segment"]},
             "default": ["segment"],
         },
+        **SPEAKER_PROPERTIES,
+        "chunking_strategy": {"type": "string", "description": "Accepted and ignored."},
     },
 }
 
@@ -58,7 +83,11 @@ TRANSLATION_REQUEST: dict[str, Any] = {
 # POST /v1/jobs: the transcription's fields (no response_format: a job's transcript is
 # downloaded later, in any format), plus the task, the chunk length, a webhook and a reply.
 _JOB_FIELDS: dict[str, Any] = {
-    **{k: v for k, v in TRANSCRIPTION_REQUEST["properties"].items() if k != "response_format"},
+    **{
+        k: v
+        for k, v in TRANSCRIPTION_REQUEST["properties"].items()
+        if k not in ("response_format", "chunking_strategy")
+    },
     "task": {"type": "string", "enum": ["transcribe", "translate"], "default": "transcribe"},
     "temperature": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
     "chunk_seconds": {"type": "number", "description": "Longest chunk, in seconds."},
@@ -71,6 +100,22 @@ _JOB_FIELDS: dict[str, Any] = {
         "enum": ["flac", "mp3", "mulaw", "ogg", "wav"],
         "default": "mp3",
     },
+}
+
+RENAME_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "additionalProperties": {"type": ["string", "null"], "maxLength": 64},
+                    "example": {"A": "Alice", "B": "Bob"},
+                }
+            }
+        },
+    }
 }
 
 JOB_REQUEST: dict[str, Any] = {

@@ -16,13 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, ServicesDep
 from audiosvc.api.intake import accept
-from audiosvc.api.schemas import JOB_REQUEST
+from audiosvc.api.schemas import JOB_REQUEST, RENAME_REQUEST
 from audiosvc.api.watch import watch
 from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
-from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, parse_format, render
+from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, needs_speakers, parse_format, render
 from audiosvc.jobs import TERMINAL, Job, public_view
-from audiosvc.names import attachment
+from audiosvc.names import attachment, clean_speaker_name
 from audiosvc.settings import Settings
+from audiosvc.speakers.naming import renamed
 from audiosvc.subtitles import SubtitleLimits
 
 router = APIRouter(prefix="/v1/jobs")
@@ -32,7 +33,9 @@ def _view(job: Job, settings: Settings) -> dict[str, Any]:
     """Links are absolute under ``AUDIOSVC_PUBLIC_URL``, else paths: never built from the
     request's ``Host`` header, which the caller chooses."""
     base = settings.public_url.rstrip("/")
-    links = service.links(job.id, base, reply=job.options.reply is not None)
+    links = service.links(
+        job.id, base, reply=job.options.reply is not None, speakers=job.options.diarize
+    )
     return public_view(job, links)
 
 
@@ -92,7 +95,14 @@ async def get_transcript(
             f"job {job_id} is {job.status}; the transcript exists once it has succeeded",
             code="job_not_ready",
         )
+    if needs_speakers(fmt) and not job.options.diarize:
+        raise InvalidRequestError(
+            f"job {job_id} was made without speakers; create it with diarize=true for "
+            "diarized_json",
+            param="format",
+        )
     transcript = await run_in_threadpool(service.load_transcript, job_id, svc.storage)
+    transcript = renamed(transcript, job.speaker_names)
     body = render(
         transcript,
         fmt,
@@ -105,6 +115,51 @@ async def get_transcript(
         media_type=CONTENT_TYPES[fmt],
         headers={"Content-Disposition": attachment(f"{stem}.{EXTENSIONS[fmt]}")},
     )
+
+
+@router.patch("/{job_id}/speakers", openapi_extra=RENAME_REQUEST)
+async def rename_speakers(job_id: str, request: Request, svc: ServicesDep, who: CallerDep) -> Any:
+    """Name the speakers of a diarized job: ``{"A": "Alice", "B": "Bob"}``. Every format
+    then prints the names; a label mapped to itself (or to null) drops its name."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        raise InvalidRequestError("the body is not JSON") from None
+    if not isinstance(body, dict) or not body:
+        raise InvalidRequestError('send an object of label -> name, e.g. {"A": "Alice"}')
+    job = await run_in_threadpool(_get, svc, who, job_id)
+    if not job.options.diarize:
+        raise InvalidRequestError(
+            f"job {job_id} was made without speakers (diarize=true)", param="diarize"
+        )
+    if job.status != "succeeded":
+        raise ConflictError(
+            f"job {job_id} is {job.status}; its speakers can be named once it has succeeded",
+            code="job_not_ready",
+        )
+    names = dict(job.speaker_names)
+    for label, name in body.items():
+        if label not in job.speakers:
+            raise InvalidRequestError(
+                f"job {job_id} has no speaker {label!r}; its speakers: "
+                + (", ".join(job.speakers) or "none"),
+                param=str(label)[:64],
+            )
+        if name is None or name == label:
+            names.pop(label, None)
+            continue
+        if not isinstance(name, str):
+            raise InvalidRequestError(f"the name of {label} must be a string", param=label)
+        try:
+            names[label] = clean_speaker_name(name)
+        except ValueError as exc:
+            raise InvalidRequestError(f"{label}: {exc}", param=label) from None
+    shown = [names.get(label, label) for label in job.speakers]
+    if len(set(shown)) != len(shown):
+        raise InvalidRequestError("two speakers would have the same name")
+    updated = await run_in_threadpool(lambda: svc.store.update(job_id, speaker_names=names))
+    assert updated is not None
+    return _view(updated, svc.settings)
 
 
 _SPEECH_TYPES = {"flac": "audio/flac", "mp3": "audio/mpeg", "mulaw": "audio/basic",

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from audiosvc import service
 from audiosvc.api.deps import CallerDep, Services, ServicesDep
-from audiosvc.api.intake import Received, receive, submit
+from audiosvc.api.intake import SPEAKER_FIELDS, Received, receive, submit
 from audiosvc.api.schemas import (
     LIST_MODELS_RESPONSES,
     TRANSCRIPTION_REQUEST,
@@ -48,7 +48,7 @@ router = APIRouter(prefix="/openai/v1")
 
 _TRANSCRIPTION_FIELDS = frozenset(
     {"model", "language", "prompt", "response_format", "temperature",
-     "timestamp_granularities[]", "url"}
+     "timestamp_granularities[]", "url", "chunking_strategy", *SPEAKER_FIELDS}
 )  # fmt: skip
 _TRANSLATION_FIELDS = frozenset({"model", "prompt", "response_format", "temperature", "url"})
 
@@ -129,7 +129,12 @@ def _quick(got: Received, svc: Services) -> bool:
     settings = svc.settings
     limit = min(settings.quick_max_seconds, settings.resolved_chunk_seconds())
     duration = got.media.duration if got.media is not None else None
-    return settings.resolved_provider() != "local" and duration is not None and (duration <= limit)
+    return (
+        settings.resolved_provider() != "local"
+        and not got.job.options.diarize  # speakers are found by the workers' local models
+        and duration is not None
+        and duration <= limit
+    )
 
 
 def _direct(job: Job, svc: Services) -> Transcript:
