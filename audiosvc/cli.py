@@ -41,6 +41,16 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 
 
+ESTIMATED = "estimated"  # --speakers without N
+
+
+def _speaker_count(value: str) -> int:
+    n = int(value)
+    if not 1 <= n <= MAX_SPEAKERS:
+        raise argparse.ArgumentTypeError(f"takes 1 to {MAX_SPEAKERS} (or nothing: estimated)")
+    return n
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audiosvc", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"audiosvc {__version__}")
@@ -73,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--speakers",
         nargs="?",
-        type=int,
-        const=0,
+        type=_speaker_count,
+        const=ESTIMATED,
         metavar="N",
         help="say who speaks (A:, B:, ... in every format); N: exactly N speakers "
         "(default: estimated)",
@@ -178,10 +188,8 @@ def _transcribe(args: argparse.Namespace) -> int:
     if args.speakers is not None or needs_speakers(fmt):
         from audiosvc.speakers.clustering import SpeakerCount
 
-        if args.speakers is not None and not 0 <= args.speakers <= MAX_SPEAKERS:
-            _fail(f"--speakers takes 1 to {MAX_SPEAKERS} (or nothing: estimated)")
-            return EXIT_USAGE
-        speakers = SpeakerCount(exactly=args.speakers or None)
+        exactly = args.speakers if isinstance(args.speakers, int) else None
+        speakers = SpeakerCount(exactly=exactly)
 
     options = TranscribeOptions(
         task=args.task,

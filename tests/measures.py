@@ -108,3 +108,75 @@ def assert_english_translation_of_spanish(text: str) -> None:
     """
     assert recall(SPANISH_EN, text) >= 0.25, text  # at least 3 of 12; measured 0.42
     assert share_of(SPANISH, text) <= 0.5, text  # measured 0.20
+
+
+def der(
+    reference: list[tuple[float, float, str]], hypothesis: list[tuple[float, float, str]]
+) -> float:
+    """Diarization error rate (missed speech + false alarm + confusion, over reference speech)
+    by pyannote.metrics, with the usual 0.25 s forgiveness collar either side of each
+    reference boundary (pyannote's ``collar`` is the total width, 0.5 s); overlaps scored."""
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp = Annotation(), Annotation()
+    for i, (start, end, speaker) in enumerate(reference):
+        ref[Segment(start, end), i] = speaker
+    for i, (start, end, speaker) in enumerate(hypothesis):
+        hyp[Segment(start, end), i] = speaker
+    metric = DiarizationErrorRate(collar=0.5, skip_overlap=False)
+    end = max(e for _, e, _ in [*reference, *hypothesis, (0.0, 0.0, "")])
+    return record("der", float(metric(ref, hyp, uem=Timeline([Segment(0.0, end)]))))
+
+
+def read_rttm(path: str | os.PathLike[str]) -> list[tuple[float, float, str]]:
+    turns = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if parts and parts[0] == "SPEAKER":
+                start, duration = float(parts[3]), float(parts[4])
+                turns.append((start, start + duration, parts[7]))
+    return turns
+
+
+def speaker_word_accuracy(
+    reference: list[tuple[str, str]], hypothesis: list[tuple[str | None, str]]
+) -> float:
+    """The share of the reference's words (``(speaker, text)`` per turn) that the hypothesis
+    (``(speaker, word)`` per word) has right and gives to the right speaker, hypothesis
+    labels mapped one-to-one onto the reference's for the most agreement."""
+    from scipy.optimize import linear_sum_assignment
+
+    ref_words = [(s, w) for s, text in reference for w in normalize(text).split()]
+    hyp_words = [(s or "?", w) for s, word in hypothesis for w in normalize(word).split()]
+    if not ref_words:
+        return record("speaker_word_accuracy", 1.0)
+    out = jiwer.process_words(
+        " ".join(w for _, w in ref_words), " ".join(w for _, w in hyp_words) or "<nothing>"
+    )
+    pairs: dict[tuple[str, str], int] = {}
+    for chunk in out.alignments[0]:
+        if chunk.type == "equal":
+            for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
+                key = (ref_words[chunk.ref_start_idx + k][0], hyp_words[chunk.hyp_start_idx + k][0])
+                pairs[key] = pairs.get(key, 0) + 1
+    ref_labels = sorted({r for r, _ in pairs})
+    hyp_labels = sorted({h for _, h in pairs})
+    if not pairs:
+        return record("speaker_word_accuracy", 0.0)
+    counts = [[pairs.get((r, h), 0) for h in hyp_labels] for r in ref_labels]
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    right = sum(counts[r][c] for r, c in zip(rows, cols, strict=True))
+    return record("speaker_word_accuracy", right / len(ref_words))
+
+
+def reference_turns(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """``(speaker, text)`` per line of a sample's ``A: words`` reference text."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            speaker, sep, text = line.partition(":")
+            if sep:
+                out.append((speaker.strip(), text.strip()))
+    return out

@@ -113,3 +113,28 @@ def test_groq_without_a_key_says_so() -> None:
     p = run("transcribe", SAMPLES / "short.wav", "--provider", "groq")
     assert p.returncode == 2
     assert "GROQ_API_KEY" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_speakers_from_the_command_line() -> None:
+    """--speakers: a paragraph per turn, A: B: C:, in the order they first speak."""
+    from tests.measures import reference_turns, speaker_word_accuracy
+
+    p = run("transcribe", SAMPLES / "conversation.flac", "--language", "en", "--speakers")
+    assert p.returncode == 0, p.stderr
+    turns = [para.split(": ", 1) for para in p.stdout.strip().split("\n\n")]
+    assert [s for s, _ in turns][:3] == ["A", "B", "C"]
+    words = [(s, w) for s, said in turns for w in said.split()]
+    reference = reference_turns(SAMPLES / "conversation.txt")
+    assert speaker_word_accuracy(reference, words) >= 0.85  # measured 0.916
+
+
+def test_a_given_number_of_speakers_from_the_command_line() -> None:
+    p = run(
+        "transcribe", SAMPLES / "conversation.flac", "--language", "en", "--speakers", "2",
+        "-f", "vtt",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    voices = {c.voice for c in webvtt.from_buffer(io.StringIO(p.stdout))}
+    assert voices == {"A", "B"}
+    bad = run("transcribe", SAMPLES / "short.wav", "--speakers", "0")
+    assert bad.returncode == 2 and "--speakers" in bad.stderr

@@ -7,7 +7,7 @@ stops with 413 the moment it passes the limit, so a 1 GB upload never sits in me
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -48,10 +48,12 @@ class _Collector:
         open_file: Callable[[str | None], UploadWriter],
         max_field_bytes: int,
         max_fields: int,
+        field_limits: Mapping[str, int],
     ) -> None:
         self.form = ParsedForm()
         self.open_file = open_file
         self.max_field_bytes = max_field_bytes
+        self.field_limits = field_limits
         self.max_fields = max_fields
         self.headers: dict[bytes, bytes] = {}
         self._hname = b""
@@ -101,7 +103,7 @@ class _Collector:
             self._writer.write(data[start:end])
             return
         self._value += data[start:end]
-        if len(self._value) > self.max_field_bytes:
+        if len(self._value) > self.field_limits.get(self._name or "", self.max_field_bytes):
             raise InvalidRequestError(f"field {self._name!r} is too long", param=self._name)
 
     def on_part_end(self) -> None:
@@ -127,12 +129,17 @@ class _Collector:
 
 
 async def _parse_urlencoded(
-    chunks: AsyncIterator[bytes], max_field_bytes: int, max_fields: int
+    chunks: AsyncIterator[bytes],
+    max_field_bytes: int,
+    max_fields: int,
+    field_limits: Mapping[str, int],
 ) -> ParsedForm:
     body = bytearray()
+    # url-encoding may triple a field's size
+    limit = 3 * (max_field_bytes + sum(field_limits.values()))
     async for chunk in chunks:
         body += chunk
-        if len(body) > max_field_bytes * 3:  # url-encoding may triple a field's size
+        if len(body) > limit:
             raise InvalidRequestError("form body too large (fields are too long)")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
@@ -142,7 +149,7 @@ async def _parse_urlencoded(
         raise InvalidRequestError("too many form fields")
     form = ParsedForm()
     for name, value in pairs:
-        if len(value.encode()) > max_field_bytes:
+        if len(value.encode()) > field_limits.get(name, max_field_bytes):
             raise InvalidRequestError(f"field {name!r} is too long", param=name)
         form.fields.setdefault(name, []).append(value)
     return form
@@ -155,18 +162,21 @@ async def parse_upload(
     *,
     max_field_bytes: int = 65536,
     max_fields: int = 100,
+    field_limits: Mapping[str, int] | None = None,
 ) -> ParsedForm:
     """Parse a multipart body as it streams in. The ``file`` part is written through
-    ``open_file(filename)``; on any error its partial file is removed."""
+    ``open_file(filename)``; on any error its partial file is removed. Fields hold at most
+    ``max_field_bytes``, those named in ``field_limits`` their own limit."""
+    field_limits = field_limits or {}
     ctype, params = parse_options_header(content_type)
     if ctype == b"application/x-www-form-urlencoded":  # fields only, e.g. a url job
-        return await _parse_urlencoded(chunks, max_field_bytes, max_fields)
+        return await _parse_urlencoded(chunks, max_field_bytes, max_fields, field_limits)
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise InvalidRequestError(
             "expected a multipart/form-data (or url-encoded form) body", param="file"
         )
-    collector = _Collector(open_file, max_field_bytes, max_fields)
+    collector = _Collector(open_file, max_field_bytes, max_fields, field_limits)
     callbacks = {
         name: getattr(collector, name)
         for name in ("on_part_begin", "on_part_data", "on_part_end", "on_header_field",

@@ -15,7 +15,7 @@ import pytest
 
 from audiosvc.redis_server import EmbeddedRedis
 from audiosvc.settings import Settings
-from tests.groq_server import CHAT_MODELS, GroqServer
+from tests.groq_server import CHAT_MODELS, DEFAULT_API_KEY, GroqServer
 from tests.localhttp import serving
 from tests.service.harness import Api, Worker
 
@@ -66,6 +66,29 @@ def worker(
     w = Worker(service_settings, tmp_path_factory.mktemp("logs") / "worker.log").start()
     yield w
     w.stop()
+
+
+@pytest.fixture
+def groq_worker(worker: Worker, service_settings: Settings, tmp_path: Path) -> Iterator[GroqServer]:
+    """Swap the session's local-engine worker for one configured for 'groq' (all workers of a
+    deployment share one configuration), against the test server."""
+    with GroqServer() as server:
+        worker.stop()
+        remote = Worker(
+            service_settings,
+            tmp_path / "groq-worker.log",
+            AUDIOSVC_PROVIDER="groq",
+            AUDIOSVC_BASE_URL=server.url,
+            GROQ_API_KEY=DEFAULT_API_KEY,
+            AUDIOSVC_MAX_RETRIES="0",  # the provider gives up at once: Celery retries
+            AUDIOSVC_REQUESTS_PER_MINUTE="0",
+            AUDIOSVC_AUDIO_SECONDS_PER_HOUR="0",
+        ).start()
+        try:
+            yield server
+        finally:
+            remote.stop()
+            worker.start()
 
 
 @pytest.fixture(scope="session")

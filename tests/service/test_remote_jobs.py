@@ -3,39 +3,11 @@ the countdown from retry-after, permanent errors failing the job with the provid
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from audiosvc.settings import Settings
-from tests.groq_server import DEFAULT_API_KEY, Fault, GroqServer
+from tests.groq_server import Fault, GroqServer
 from tests.service.conftest import SAMPLES
-from tests.service.harness import Worker, grew, scrape, wait_until_done
-
-
-@pytest.fixture
-def groq_worker(worker: Worker, service_settings: Settings, tmp_path: Path) -> Iterator[GroqServer]:
-    """Swap the session's local-engine worker for one configured for 'groq' (all workers of a
-    deployment share one configuration), against the test server."""
-    with GroqServer() as server:
-        worker.stop()
-        remote = Worker(
-            service_settings,
-            tmp_path / "groq-worker.log",
-            AUDIOSVC_PROVIDER="groq",
-            AUDIOSVC_BASE_URL=server.url,
-            GROQ_API_KEY=DEFAULT_API_KEY,
-            AUDIOSVC_MAX_RETRIES="0",  # the provider gives up at once: Celery retries
-            AUDIOSVC_REQUESTS_PER_MINUTE="0",
-            AUDIOSVC_AUDIO_SECONDS_PER_HOUR="0",
-        ).start()
-        try:
-            yield server
-        finally:
-            remote.stop()
-            worker.start()
+from tests.service.harness import grew, scrape, wait_until_done
 
 
 def _submit(client: httpx.Client) -> str:
