@@ -30,7 +30,14 @@ class _Timeline:
     def __init__(self, turns: Sequence[LabelledTurn]) -> None:
         self.turns = sorted(turns, key=lambda t: t.start)
         self.starts = np.array([t.start for t in self.turns])
-        self.ends = np.maximum.accumulate(np.array([t.end for t in self.turns]))
+        ends = np.array([t.end for t in self.turns])
+        self.ends = np.maximum.accumulate(ends) if len(ends) else ends
+        # latest[i]: of turns[: i + 1], the one that ends last (a short turn inside a long
+        # one does not hide the long one's end)
+        latest = np.zeros(len(ends), int)
+        for i in range(1, len(ends)):
+            latest[i] = i if ends[i] >= ends[latest[i - 1]] else latest[i - 1]
+        self.latest = latest
 
     def speaker(self, start: float, end: float) -> str | None:
         if not self.turns:
@@ -46,11 +53,13 @@ class _Timeline:
                 overlap[t.speaker] = overlap.get(t.speaker, 0.0) + max(shared, 1e-9)
         if overlap:
             return max(overlap, key=lambda k: overlap[k])
+        # None covers the span: the nearest of the turn ending last before it and the first
+        # turn starting after it.
         middle = (start + end) / 2
-        nearest = min(
-            self.turns[max(0, lo - 1) : hi + 1] or self.turns,
-            key=lambda t: max(t.start - middle, middle - t.end, 0.0),
-        )
+        candidates = [self.turns[i] for i in (hi,) if i < len(self.turns)]
+        if hi > 0:
+            candidates.append(self.turns[self.latest[hi - 1]])
+        nearest = min(candidates, key=lambda t: max(t.start - middle, middle - t.end, 0.0))
         return nearest.speaker
 
 
