@@ -202,6 +202,9 @@ def diarize(job_id: str, store: JobStore, storage: Storage) -> bool:
     count = SpeakerCount(o.num_speakers, o.min_speakers, o.max_speakers)
     result = find_speakers(pcm, count, known)
     del pcm
+    if _unwanted(job_id, store):  # cancelled or deleted meanwhile: its folder is gone
+        storage.delete(job_id)
+        return False
     result.save(target)
     source.unlink(missing_ok=True)
     with contextlib.suppress(NotFoundError):
