@@ -41,7 +41,8 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 
 
-ESTIMATED = "estimated"  # --speakers without N
+# --speakers without N. Not a string: argparse would pass a string const through the type.
+ESTIMATED = 0
 
 
 def _speaker_count(value: str) -> int:
@@ -188,7 +189,7 @@ def _transcribe(args: argparse.Namespace) -> int:
     if args.speakers is not None or needs_speakers(fmt):
         from audiosvc.speakers.clustering import SpeakerCount
 
-        exactly = args.speakers if isinstance(args.speakers, int) else None
+        exactly = None if args.speakers in (None, ESTIMATED) else args.speakers
         speakers = SpeakerCount(exactly=exactly)
 
     options = TranscribeOptions(
