@@ -90,7 +90,8 @@ test-latest: $(STAMP)
 
 bench: $(STAMP)
 	cd bench && for s in pipeline_vs_raw batched_engine long_job chunk_throughput memory \
-		service_vs_cli lanes remote_parallel api_memory concurrent_jobs voicebot_latency; do \
+		service_vs_cli lanes remote_parallel api_memory concurrent_jobs voicebot_latency \
+		diarization; do \
 		../$(BIN)/python $$s.py || exit 1; done
 
 samples: $(STAMP)
