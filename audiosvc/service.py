@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 import unicodedata
@@ -33,7 +32,7 @@ from audiosvc.media import decode
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechOptions, SpeechProvider, TranscribeOptions
 from audiosvc.settings import Settings
-from audiosvc.storage import Storage
+from audiosvc.storage import Storage, write_text_atomically
 from audiosvc.transcript import Transcript
 
 _providers: dict[str, SpeechProvider] = {}
@@ -115,16 +114,9 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
         storage.delete(job_id)
         return None
     for plan in plans:
-        target = storage.chunk_path(job_id, plan.index)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        audio.pcm[plan.start : plan.end].tofile(tmp)
-        tmp.replace(target)
+        _write_pcm(audio.pcm[plan.start : plan.end], storage.chunk_path(job_id, plan.index))
     if job.options.diarize:
-        target = storage.audio_path(job_id)
-        tmp = target.with_suffix(".tmp")
-        audio.pcm.tofile(tmp)
-        tmp.replace(target)
+        _write_pcm(audio.pcm, storage.audio_path(job_id))
     try:
         done = store.update(
             job_id,
@@ -143,6 +135,14 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
         storage.delete(job_id)
         return None
     return len(plans)
+
+
+def _write_pcm(pcm: np.ndarray, target: Path) -> None:
+    """Raw PCM to ``target``, whole or not at all (written in place: no copy in memory)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    pcm.tofile(tmp)
+    tmp.replace(target)
 
 
 def _unwanted(job_id: str, store: JobStore) -> bool:
@@ -305,9 +305,7 @@ def finish(job_id: str, store: JobStore, storage: Storage) -> Job | None:
         speakers = Speakers.load(storage.speakers_path(job_id))
         transcript = attribute(transcript, speakers.labelled_turns())
     path = storage.transcript_path(job_id)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two stitches of one job may race
-    tmp.write_text(transcript.model_dump_json())
-    tmp.replace(path)
+    write_text_atomically(path, transcript.model_dump_json())  # two stitches of one job may race
     for p in plans:
         storage.chunk_path(job_id, p.index).unlink(missing_ok=True)
     if job.options.reply is not None:

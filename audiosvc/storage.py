@@ -27,6 +27,14 @@ def private_files() -> None:
     os.umask(0o077)
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """``path`` holds ``text`` whole or not at all; the temporary file is this process's own,
+    so two processes writing the same result (a task run twice) do not mix."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 class Storage:
     def __init__(self, root: Path, min_free_bytes: int = 0) -> None:
         self.root = Path(root)

@@ -61,17 +61,14 @@ def centroids(
     if wanted is None:
         labels = fcluster(tree, threshold, "distance")
         sizes = np.bincount(labels)
-        found = int((sizes >= max(2, MIN_SHARE * len(sample))).sum()) or 1
-        if count.clamp(found) != found:
-            wanted = count.clamp(found)
-    if wanted is not None:
-        labels = fcluster(tree, max(1, min(wanted, len(sample))), "maxclust")
-        keep = np.unique(labels)
-    else:
-        sizes = np.bincount(labels)
         keep = np.nonzero(sizes >= max(2, MIN_SHARE * len(sample)))[0]
         if len(keep) == 0:
             keep = np.array([sizes.argmax()])
+        if count.clamp(len(keep)) != len(keep):
+            wanted = count.clamp(len(keep))
+    if wanted is not None:
+        labels = fcluster(tree, max(1, min(wanted, len(sample))), "maxclust")
+        keep = np.unique(labels)
     return unit(np.stack([sample[labels == c].mean(0) for c in keep]))
 
 

@@ -13,11 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from audiosvc.names import clean_speaker_name
 from audiosvc.speakers.turns import Turn
 from audiosvc.transcript import Transcript
-
-__all__ = ["clean_speaker_name", "labels", "letter_label", "match_known", "renamed"]
 
 # A reference clip names a voice when their cosine similarity is at least this (same speaker
 # measured 0.7-0.9 on the test conversations, different speakers 0.1-0.35).

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from audiosvc.speakers.attribution import LabelledTurn
+from audiosvc.storage import write_text_atomically
 
 
 class Speakers(BaseModel):
@@ -18,9 +18,7 @@ class Speakers(BaseModel):
         return [LabelledTurn(s, e, label) for s, e, label in self.turns]
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(self.model_dump_json())
-        tmp.replace(path)
+        write_text_atomically(path, self.model_dump_json())
 
     @classmethod
     def load(cls, path: Path) -> Speakers:
