@@ -34,6 +34,9 @@ Granularity = Literal["word", "segment"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 PREFIX = "audiosvc"
 MAX_SPEAKERS = 32
+# A subtitle line's length a job may ask for: readable on a phone to wide cinema lines.
+MIN_SUBTITLE_LINE_CHARS = 16
+MAX_SUBTITLE_LINE_CHARS = 80
 MAX_KNOWN_SPEAKERS = 4  # as OpenAI's known_speaker_names[]
 
 
@@ -68,6 +71,10 @@ class JobOptions(BaseModel):
     max_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
     # Names of known speakers, one per reference clip stored with the job (refs/<i>).
     known_speaker_names: list[str] = Field(default_factory=list, max_length=MAX_KNOWN_SPEAKERS)
+    # Subtitles: characters per line for this job's SRT and VTT (unset: the service's).
+    subtitle_line_chars: int | None = Field(
+        default=None, ge=MIN_SUBTITLE_LINE_CHARS, le=MAX_SUBTITLE_LINE_CHARS
+    )
 
     @field_validator("language")
     @classmethod
@@ -136,6 +143,7 @@ class Job(BaseModel):
     filename: str | None = None
     url: str | None = None
     upload_path: str | None = None
+    has_video: bool | None = None  # the upload has a picture (known once it is probed)
     options: JobOptions = Field(default_factory=JobOptions)
     created_at: float = Field(default_factory=time.time)
     started_at: float | None = None

@@ -28,7 +28,7 @@ from audiosvc.chunking import ChunkParams, plan_chunks
 from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
 from audiosvc.fetch import DownloadStopped, download
 from audiosvc.jobs import Job, JobStore, job_error
-from audiosvc.media import decode
+from audiosvc.media import decode, probe
 from audiosvc.providers import make_provider
 from audiosvc.providers.base import SpeechOptions, SpeechProvider, TranscribeOptions
 from audiosvc.settings import Settings
@@ -104,7 +104,9 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
         except DownloadStopped:
             storage.delete(job_id)  # cancelled: nothing of the job stays
             return None
-        store.update(job_id, upload_path=str(path), filename=filename or job.filename)
+        name = filename or job.filename
+        has_video = probe(path, name).has_video  # a bad file fails here as decoding would
+        store.update(job_id, upload_path=str(path), filename=name, has_video=has_video)
     if path is None:
         raise AudiosvcError("the job has neither an upload nor a url")
     audio = decode(path, job.filename)

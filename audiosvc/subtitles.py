@@ -83,9 +83,10 @@ class SubtitleLimits:
             raise ValueError("pause_seconds must not be negative")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SubtitleLimits:
+    def from_settings(cls, settings: Settings, line_chars: int | None = None) -> SubtitleLimits:
+        """The service's limits; ``line_chars`` (a job's own line length) replaces its."""
         return cls(
-            max_line_chars=settings.subtitle_max_line_chars,
+            max_line_chars=line_chars or settings.subtitle_max_line_chars,
             max_lines=settings.subtitle_max_lines,
             max_cue_seconds=settings.subtitle_max_cue_seconds,
             min_cue_seconds=settings.subtitle_min_cue_seconds,

@@ -19,6 +19,7 @@ from audiosvc import __version__, service
 from audiosvc.api.deps import Services
 from audiosvc.api.quota import BudgetHeaders
 from audiosvc.api.schemas import document_errors
+from audiosvc.api.signing import LinkSigner
 from audiosvc.errors import (
     AudiosvcError,
     AuthenticationError,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
         store,
         Storage(settings.jobs_dir, settings.min_free_bytes),
         queue or CeleryQueue(settings),
+        LinkSigner(store.r),
     )
 
     @contextlib.asynccontextmanager
@@ -135,10 +137,11 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     install_error_handlers(app)
     app.add_middleware(BudgetHeaders)
 
-    from audiosvc.api.routers import health, jobs, metrics, openai_compat
+    from audiosvc.api.routers import health, jobs, metrics, openai_compat, web
 
     app.include_router(jobs.router)
     app.include_router(openai_compat.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    web.install(app)
     return app

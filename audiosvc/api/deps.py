@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from audiosvc.api import quota
+from audiosvc.api.signing import LinkSigner
 from audiosvc.errors import AuthenticationError
 from audiosvc.jobqueue import JobQueue
 from audiosvc.jobs import JobStore, owner_of
@@ -22,6 +23,7 @@ class Services:
     store: JobStore
     storage: Storage
     queue: JobQueue
+    signer: LinkSigner
 
 
 def services(request: Request) -> Services:

@@ -39,7 +39,7 @@ SPEAKER_FIELDS = frozenset({
 JOB_FIELDS = frozenset({
     "task", "model", "language", "prompt", "temperature", "timestamp_granularities[]",
     "timestamp_granularities", "chunk_seconds", "webhook_url", "url",
-    "reply", "reply_text", "voice", "reply_format", *SPEAKER_FIELDS,
+    "reply", "reply_text", "voice", "reply_format", "subtitle_line_chars", *SPEAKER_FIELDS,
 })  # fmt: skip
 # OpenAI's diarizing model: served by the local engine's default model, with speakers.
 DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
@@ -58,7 +58,7 @@ def _one(fields: dict[str, list[str]], name: str) -> str | None:
 _OPTION_FIELDS = (
     "task", "model", "language", "prompt", "temperature", "chunk_seconds", "webhook_url",
     "reply", "reply_text", "voice", "reply_format", "diarize", "num_speakers", "min_speakers",
-    "max_speakers",
+    "max_speakers", "subtitle_line_chars",
 )  # fmt: skip
 
 
@@ -260,6 +260,7 @@ async def receive(
         filename=clean_name(form.filename),
         url=url,
         upload_path=str(upload) if upload else None,
+        has_video=media.has_video if media else None,
         options=options,
     )
     return Received(job, form.fields, media)

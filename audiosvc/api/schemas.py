@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from audiosvc.jobs import MAX_SUBTITLE_LINE_CHARS, MIN_SUBTITLE_LINE_CHARS
 from audiosvc.languages import LANGUAGES
 
 # srt, vtt: as whisper-1; diarized_json: as OpenAI's gpt-4o-transcribe-diarize
@@ -99,6 +100,12 @@ _JOB_FIELDS: dict[str, Any] = {
         "type": "string",
         "enum": ["flac", "mp3", "mulaw", "ogg", "wav"],
         "default": "mp3",
+    },
+    "subtitle_line_chars": {
+        "type": "integer",
+        "minimum": MIN_SUBTITLE_LINE_CHARS,
+        "maximum": MAX_SUBTITLE_LINE_CHARS,
+        "description": "Characters per subtitle line in this job's SRT and VTT.",
     },
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import mimetypes
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,35 +15,65 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from audiosvc import service
-from audiosvc.api.deps import CallerDep, ServicesDep
+from audiosvc.api.deps import CallerDep, Services, ServicesDep, caller
 from audiosvc.api.intake import accept
 from audiosvc.api.schemas import JOB_REQUEST, RENAME_REQUEST
 from audiosvc.api.watch import watch
-from audiosvc.errors import AudiosvcError, ConflictError, InvalidRequestError, NotFoundError
+from audiosvc.errors import (
+    AudiosvcError,
+    AuthenticationError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from audiosvc.formats import CONTENT_TYPES, EXTENSIONS, needs_speakers, parse_format, render
 from audiosvc.jobs import TERMINAL, Job, public_view
 from audiosvc.names import attachment, clean_speaker_name
-from audiosvc.settings import Settings
 from audiosvc.speakers.naming import renamed
 from audiosvc.subtitles import SubtitleLimits
 
 router = APIRouter(prefix="/v1/jobs")
 
 
-def _view(job: Job, settings: Settings) -> dict[str, Any]:
+def _view(job: Job, svc: Services) -> dict[str, Any]:
     """Links are absolute under ``AUDIOSVC_PUBLIC_URL``, else paths: never built from the
-    request's ``Host`` header, which the caller chooses."""
+    request's ``Host`` header, which the caller chooses. With keys, the media link is signed
+    (a player's ``src`` sends no header)."""
+    settings = svc.settings
     base = settings.public_url.rstrip("/")
     links = service.links(
         job.id, base, reply=job.options.reply is not None, speakers=job.options.diarize
     )
-    return public_view(job, links)
+    if job.upload_path:
+        path = f"/v1/jobs/{job.id}/media"
+        links["media"] = base + (svc.signer.sign(path) if settings.api_key_list() else path)
+    view = public_view(job, links)
+    limits = SubtitleLimits.from_settings(settings, job.options.subtitle_line_chars)
+    view["subtitles"] = {
+        "max_line_chars": limits.max_line_chars,
+        "max_lines": limits.max_lines,
+        "max_cue_seconds": limits.max_cue_seconds,
+        "min_cue_seconds": limits.min_cue_seconds,
+    }
+    view["media"] = (
+        {"content_type": _media_type(job), "video": bool(job.has_video)}
+        if job.upload_path
+        else None
+    )
+    return view
+
+
+def _media_type(job: Job) -> str:
+    guessed, _ = mimetypes.guess_type(job.filename or "")
+    if guessed and guessed.split("/")[0] in ("audio", "video"):
+        return guessed
+    return "video/mp4" if job.has_video else "application/octet-stream"
 
 
 @router.post("", status_code=202, openapi_extra=JOB_REQUEST)
 async def create_job(request: Request, svc: ServicesDep, who: CallerDep) -> JSONResponse:
     job, _ = await accept(request, svc, who)
-    body = _view(job, svc.settings)
+    body = _view(job, svc)
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
 
@@ -73,7 +104,7 @@ async def list_jobs(
     )
     return {
         "object": "list",
-        "data": [_view(j, svc.settings) for j in jobs],
+        "data": [_view(j, svc) for j in jobs],
         "has_more": more,
     }
 
@@ -81,14 +112,27 @@ async def list_jobs(
 @router.get("/{job_id}")
 async def get_job(job_id: str, svc: ServicesDep, who: CallerDep) -> Any:
     job = await run_in_threadpool(_get, svc, who, job_id)
-    return _view(job, svc.settings)
+    return _view(job, svc)
 
 
 @router.get("/{job_id}/transcript")
 async def get_transcript(
-    job_id: str, svc: ServicesDep, who: CallerDep, format: str = "json"
+    job_id: str,
+    svc: ServicesDep,
+    who: CallerDep,
+    format: str = "json",
+    timestamp_granularities: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
+    """The transcript in ``format``. ``timestamp_granularities`` (``word``, ``segment``;
+    repeatable) chooses what ``verbose_json`` lists; by default what the job asked for."""
     fmt = parse_format(format)
+    granularities = timestamp_granularities
+    for value in granularities or ():
+        if value not in ("word", "segment"):
+            raise InvalidRequestError(
+                f"timestamp_granularities: 'word' or 'segment', not {value[:32]!r}",
+                param="timestamp_granularities",
+            )
     job = await run_in_threadpool(_get, svc, who, job_id)
     if job.status != "succeeded":
         raise ConflictError(
@@ -106,8 +150,8 @@ async def get_transcript(
     body = render(
         transcript,
         fmt,
-        limits=SubtitleLimits.from_settings(svc.settings),
-        granularities=job.options.timestamp_granularities,
+        limits=SubtitleLimits.from_settings(svc.settings, job.options.subtitle_line_chars),
+        granularities=granularities or job.options.timestamp_granularities,
     )
     stem = Path(job.filename or job_id).stem or job_id
     return Response(
@@ -159,7 +203,37 @@ async def rename_speakers(job_id: str, request: Request, svc: ServicesDep, who: 
         raise InvalidRequestError("two speakers would have the same name")
     updated = await run_in_threadpool(lambda: svc.store.update(job_id, speaker_names=names))
     assert updated is not None
-    return _view(updated, svc.settings)
+    return _view(updated, svc)
+
+
+@router.get("/{job_id}/media")
+async def get_media(
+    job_id: str,
+    request: Request,
+    svc: ServicesDep,
+    expires: int | None = None,
+    signature: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
+    """The job's own upload, as it was sent, for a player (HTTP ranges work). With keys,
+    the header or the signed link of the job view (``links.media``) lets it through."""
+    if signature is not None or expires is not None:
+        path = f"/v1/jobs/{job_id}/media"
+        if not svc.signer.check(path, expires or 0, signature or ""):
+            raise AuthenticationError("this media link has expired or is not valid")
+        job = await run_in_threadpool(svc.store.get, job_id)
+    else:
+        job = await run_in_threadpool(_get, svc, caller(request, svc), job_id)
+    if not job.upload_path:
+        raise ConflictError(f"job {job_id}'s media has not been fetched yet", code="job_not_ready")
+    if not Path(job.upload_path).is_file():
+        raise NotFoundError(f"job {job_id}'s media is gone")
+    return FileResponse(
+        job.upload_path,
+        media_type=_media_type(job),
+        filename=job.filename or None,
+        content_disposition_type="inline",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 _SPEECH_TYPES = {"flac": "audio/flac", "mp3": "audio/mpeg", "mulaw": "audio/basic",
@@ -201,7 +275,7 @@ async def job_events(job_id: str, svc: ServicesDep, who: CallerDep) -> Streaming
         try:
             async with contextlib.aclosing(watch(svc, job_id, tick=15.0)) as changes:
                 async for job in changes:
-                    yield ": keep-alive\n\n" if job is None else _sse(public_view(job, {}))
+                    yield ": keep-alive\n\n" if job is None else _sse(_view(job, svc))
         except (asyncio.CancelledError, AudiosvcError):
             return
 
@@ -227,4 +301,4 @@ async def delete_job(job_id: str, svc: ServicesDep, who: CallerDep) -> Any:
     await run_in_threadpool(svc.storage.delete, job_id)
     if cancelled is None:  # it ended meanwhile
         cancelled = await run_in_threadpool(svc.store.get, job_id)
-    return _view(cancelled, svc.settings)
+    return _view(cancelled, svc)

@@ -1,0 +1,69 @@
+"""The web app: its page at ``/``, its files under ``/app/``, and ``/v1/config``, what the
+page needs to know about this service before it asks for anything else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from audiosvc import __version__
+from audiosvc.api.deps import ServicesDep
+from audiosvc.jobs import MAX_SPEAKERS, MAX_SUBTITLE_LINE_CHARS, MIN_SUBTITLE_LINE_CHARS
+from audiosvc.languages import LANGUAGES
+from audiosvc.subtitles import SubtitleLimits
+
+WEB = Path(__file__).resolve().parent.parent.parent / "web"
+
+# The page loads nothing from another origin, and the browser holds it to that.
+_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+_HEADERS = {
+    "Content-Security-Policy": _POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    return FileResponse(WEB / "index.html", media_type="text/html", headers=_HEADERS)
+
+
+@router.get("/v1/config")
+async def config(svc: ServicesDep) -> dict[str, Any]:
+    """What a client needs before its first request; no key is needed to read it."""
+    limits = SubtitleLimits.from_settings(svc.settings)
+    return {
+        "object": "config",
+        "version": __version__,
+        "auth_required": bool(svc.settings.api_key_list()),
+        "max_upload_bytes": svc.settings.max_upload_bytes,
+        "languages": [
+            {"code": code, "name": name.title()}
+            for code, name in sorted(LANGUAGES.items(), key=lambda item: item[1])
+        ],
+        "speakers": {"max": MAX_SPEAKERS},
+        "subtitles": {
+            "max_line_chars": limits.max_line_chars,
+            "max_lines": limits.max_lines,
+            "max_cue_seconds": limits.max_cue_seconds,
+            "min_cue_seconds": limits.min_cue_seconds,
+            "line_chars_min": MIN_SUBTITLE_LINE_CHARS,
+            "line_chars_max": MAX_SUBTITLE_LINE_CHARS,
+        },
+    }
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/app", StaticFiles(directory=WEB), name="web")
