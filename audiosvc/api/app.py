@@ -127,7 +127,8 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
 
     # /docs and /redoc with their JavaScript served from here, not a CDN: they work offline
     # and load nothing from a third party.
-    app = FastAPIOffline(title="audiosvc", version=__version__, lifespan=lifespan)
+    # (/redoc is served by the web router: fastapi-offline's loads a logo from a CDN.)
+    app = FastAPIOffline(title="audiosvc", version=__version__, lifespan=lifespan, redoc_url=None)
     app.state.services = svc
     fastapis_own = app.openapi
     app.openapi = lambda: document_errors(fastapis_own())  # type: ignore[method-assign]

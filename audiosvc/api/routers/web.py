@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from audiosvc import __version__
@@ -62,6 +64,35 @@ async def config(svc: ServicesDep) -> dict[str, Any]:
             "line_chars_max": MAX_SUBTITLE_LINE_CHARS,
         },
     }
+
+
+# ReDoc as fastapi-offline ships it, but for the one thing it loads from the internet: the
+# "API docs by Redocly" link's logo (an <img> that is dropped when it fails to load).
+_REDOC_JS = Path(fastapi_offline.__file__).parent / "static" / "redoc.standalone.js"
+_REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+_redoc: list[bytes] = []
+
+
+@router.get("/docs-offline/redoc.standalone.js", include_in_schema=False)
+async def redoc_script() -> Response:
+    if not _redoc:
+        _redoc.append(_REDOC_JS.read_bytes().replace(_REDOC_LOGO, b""))
+    return Response(
+        _redoc[0],
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/redoc", include_in_schema=False)
+async def redoc() -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url="/openapi.json",
+        title="audiosvc - ReDoc",
+        redoc_js_url="/docs-offline/redoc.standalone.js",
+        redoc_favicon_url="/static-offline-docs/favicon.png",
+        with_google_fonts=False,
+    )
 
 
 def install(app: FastAPI) -> None:
