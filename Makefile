@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make run    start the service on this machine (embedded Redis, a worker and the API)
 #   make test   lint, type-check and run the whole test suite
+# `make test` also installs Debian's chromium (apt-get) for the web app's browser tests.
 # Both install exactly what requirements/lock.txt pins (with hashes), so every machine runs
 # what CI tested. PYTHON=python3.12 (or 3.13) picks another interpreter; the venv is rebuilt
 # whenever the interpreter or the lock changes.
@@ -26,7 +27,7 @@ export HF_HUB_OFFLINE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_CONFIG := 1
 
-.PHONY: run demo test lint pytest fuzz bench samples lock test-latest clean
+.PHONY: run demo test lint pytest browser fuzz bench samples lock test-latest clean
 
 # --compile-bytecode: as pip does, so no first run compiles (and warns about) a dependency's
 # source: pydub's invalid escapes print SyntaxWarnings on Python 3.12+ otherwise.
@@ -52,8 +53,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The web app's tests drive a real browser: Debian's Chromium, installed from the system's
+# packages when it is missing, as `playwright install-deps` installs a browser's libraries
+# (Playwright's own browser download is not used). The one system package of the project,
+# and only for its tests; AUDIOSVC_CHROMIUM names another Chromium or Chrome instead.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ -n "$$AUDIOSVC_CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the web app's browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "the browser tests need Chromium: install it, or name it with AUDIOSVC_CHROMIUM"; fi
 
 test: lint pytest
 
