@@ -179,9 +179,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             state = f"workers: interactive 1, batch {workers}, io {settings.io_threads} threads"
             if not ready:
                 state = "worker not ready yet"
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             print(
                 f"audiosvc ready: http://{host}:{port} ({where} {redis_url}, {state}; "
-                f"worker log {log_path}; Ctrl-C stops)",
+                f"worker log {log_path}; Ctrl-C stops)\n"
+                f"open http://{shown}:{port}/ in a browser to transcribe a recording",
                 flush=True,
             )
 

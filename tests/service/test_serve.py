@@ -54,6 +54,8 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
             line,
         )
         assert m, line
+        assert proc.stdout is not None  # the next line came with it, in one write
+        assert proc.stdout.readline().startswith(f"open {m.group(1)}/ in a browser")
         children = psutil.Process(proc.pid).children(recursive=True)
         assert any("redis-server" in " ".join(c.cmdline()) for c in children)
         lanes = {
@@ -86,6 +88,8 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
                     "/v1/jobs", files={"file": ("short.wav", f)}, data={"language": "en"}
                 ).json()
             assert wait_until_done(client, job["id"])["status"] == "succeeded"
+            page = client.get("/")  # the printed address is the web app
+            assert page.status_code == 200 and "<title>" in page.text
         proc.send_signal(stop)
         assert proc.wait(60) == 0
         for child in children:  # the worker, its pool and redis are gone too
