@@ -104,9 +104,7 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
         except DownloadStopped:
             storage.delete(job_id)  # cancelled: nothing of the job stays
             return None
-        name = filename or job.filename
-        has_video = probe(path, name).has_video  # a bad file fails here as decoding would
-        store.update(job_id, upload_path=str(path), filename=name, has_video=has_video)
+        store.update(job_id, upload_path=str(path), filename=filename or job.filename)
     if path is None:
         raise AudiosvcError("the job has neither an upload nor a url")
     audio = decode(path, job.filename)
@@ -124,6 +122,8 @@ def prepare(job_id: str, store: JobStore, storage: Storage, settings: Settings) 
             job_id,
             allow_from={"processing"},
             duration=round(audio.duration, 3),
+            # an upload was probed on arrival; a download is known to have a picture only now
+            has_video=job.has_video if job.has_video is not None else probe(path).has_video,
             chunks=[(p.start, p.end, p.overlap) for p in plans],
             progress=job.progress.model_copy(
                 update={"chunks_total": len(plans), "seconds_total": round(audio.duration, 3)}

@@ -330,6 +330,42 @@ def test_a_file_that_is_not_audio_gets_a_clear_message(
     assert client.get("/v1/jobs", params={"limit": 100}).json()["data"] == before  # no job
 
 
+def test_a_link_to_a_recording_becomes_a_job(
+    page: Watched, api: Api, client: httpx.Client, media_server: str
+) -> None:
+    p = page.page
+    p.goto(api.url + "/")
+    p.fill("#url-input", f"{media_server}/short.wav")
+    p.click("#submit")
+    item = p.locator("#jobs [data-job-id][data-new='true']").first
+    expect(item).to_be_visible(timeout=30_000)
+    expect(item).to_contain_text("short.wav")
+    job_id = item.get_attribute("data-job-id")
+    _status(p, str(job_id), "succeeded")
+    assert client.get(f"/v1/jobs/{job_id}").json()["url"] == f"{media_server}/short.wav"
+    client.delete(f"/v1/jobs/{job_id}")
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_sent(
+    browser: Browser, service_settings: Settings
+) -> None:
+    small = Api(service_settings.model_copy(update={"max_upload_bytes": 100_000})).start()
+    try:
+        with watched_page(browser, small.url) as w:
+            sent: list[str] = []
+            w.page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+            w.page.goto(small.url + "/")
+            w.page.set_input_files("#file-input", SAMPLES / "short.wav")  # 320 kB
+            w.page.click("#submit")
+            alert = w.page.locator("#form-error")
+            expect(alert).to_contain_text("too large")
+            expect(alert).to_contain_text("97.7 KB")
+            assert sent == []
+            assert not w.problems(), w.problems()
+    finally:
+        small.stop()
+
+
 @pytest.fixture(scope="module")
 def keyed_api(service_settings: Settings) -> Iterator[Api]:
     """A second API on the same Redis that requires a key."""
