@@ -7,6 +7,8 @@ import {
 
 const MAX_STREAMS = 4; // browsers allow ~6 connections per origin: leave room for the rest
 const POLL_MS = 4000;
+const RETRY_MIN_MS = 1000; // a failed event stream is retried after 1 s, 2 s, 4 s… at most 30 s
+const RETRY_MAX_MS = 30000;
 
 const STATUS_TEXT = {
   queued: "Queued",
@@ -48,12 +50,21 @@ export function mountJobs(root) {
   const jobs = new Map(); // id → job view (links kept from list/GET)
   const items = new Map(); // id → { li, parts }
   const streams = new Map(); // id → AbortController
+  const retries = new Map(); // id → { failures, timer } of a stream waiting to be retried
+  const noStream = new Set(); // ids whose stream was refused (4xx): the poller follows them
+  const deleted = new Set(); // ids deleted here: a late reply never brings them back
+  const announced = new Set(); // ids whose end was announced (once each)
   let destroyed = false;
   let loaded = false;
+  let refreshSeq = 0; // the newest refresh() started
+  let refreshApplied = 0; // the newest refresh() whose answer was used
+  let keyRefused = false; // the key was refused: no polling until asked again (key prompt is up)
 
   function merge(job) {
     const old = jobs.get(job.id);
     const links = job.links && Object.keys(job.links).length ? job.links : old?.links || {};
+    // a job that ended never runs again: a stale answer saying "active" is ignored
+    if (old && !isActive(old) && isActive(job)) return old;
     const merged = { ...old, ...job, links };
     jobs.set(job.id, merged);
     return merged;
@@ -109,9 +120,11 @@ export function mountJobs(root) {
     }
     parts.badge.textContent = statusText(job);
     parts.badge.className = `badge badge-${job.status}`;
-    parts.duration.textContent = job.duration != null ? formatDuration(job.duration) : "";
+    if (job.duration != null) {
+      // (an aria-label on a bare span is ignored: the words are hidden text instead)
+      parts.duration.replaceChildren(h("span.sr-only", {}, "Length "), formatDuration(job.duration));
+    } else parts.duration.textContent = "";
     parts.duration.hidden = job.duration == null;
-    if (job.duration != null) parts.duration.setAttribute("aria-label", `Length ${formatDuration(job.duration)}`);
     parts.time.dateTime = job.created_at || "";
     parts.time.title = absoluteTime(job.created_at);
     parts.time.textContent = relativeTime(job.created_at);
@@ -148,7 +161,7 @@ export function mountJobs(root) {
       prev = li;
     }
     for (const [id, { li }] of items) {
-      if (!ids.includes(id)) { li.remove(); items.delete(id); jobs.delete(id); stop(id); }
+      if (!ids.includes(id)) { li.remove(); items.delete(id); jobs.delete(id); stop(id); clearRetry(id); }
     }
     syncEmpty();
   }
@@ -173,13 +186,18 @@ export function mountJobs(root) {
   async function refresh() {
     if (getConfig().auth_required && !getKey()) { setEmptyText("Enter your API key to see your jobs."); return; }
     empty.textContent = emptyText;
+    keyRefused = false;
+    const seq = ++refreshSeq;
     try {
       const page = await listJobs(50);
-      if (destroyed) return;
+      // answers may arrive out of order: one older than the last used is dropped
+      if (destroyed || seq < refreshApplied) return;
+      refreshApplied = seq;
       loaded = true;
       showError(errorBox, null);
       const seen = new Set();
       for (const j of page.data || []) {
+        if (deleted.has(j.id)) continue;
         seen.add(j.id);
         update(merge(j));
       }
@@ -188,16 +206,17 @@ export function mountJobs(root) {
       place(order());
       followActive();
     } catch (err) {
-      if (destroyed) return;
+      if (destroyed || seq < refreshApplied) return;
       loaded = true;
       syncEmpty();
       // a refused key is said by the key prompt, once
-      if (err.status === 401) { setEmptyText(getKey() ? "Your jobs appear here once the API key is accepted." : "Enter your API key to see your jobs."); return; }
+      if (err.status === 401) { keyRefused = true; setEmptyText(getKey() ? "Your jobs appear here once the API key is accepted." : "Enter your API key to see your jobs."); return; }
       showError(errorBox, err, "Could not load your jobs");
     }
   }
 
   function add(job) {
+    if (deleted.has(job.id)) return;
     update(merge(job));
     place(order());
     followActive();
@@ -208,9 +227,13 @@ export function mountJobs(root) {
   }
 
   // Live updates -------------------------------------------------------------
+  // Up to MAX_STREAMS active jobs are followed by their event stream; the rest, and any
+  // whose stream is refused (4xx) or waiting to be retried, are polled.
   function followActive() {
+    if (destroyed) return;
     for (const job of jobs.values()) {
-      if (!isActive(job) || streams.has(job.id)) continue;
+      if (!isActive(job) || streams.has(job.id) || noStream.has(job.id)) continue;
+      if (retries.get(job.id)?.timer) continue; // backing off
       if (streams.size >= MAX_STREAMS) break; // the rest are polled
       follow(job.id);
     }
@@ -221,33 +244,68 @@ export function mountJobs(root) {
     if (c) { c.abort(); streams.delete(id); }
   }
 
+  function clearRetry(id) {
+    const r = retries.get(id);
+    if (r?.timer) clearTimeout(r.timer);
+    retries.delete(id);
+  }
+
+  /** Follow `id` again later: 1 s, 2 s, 4 s… (30 s at most) after each failure in a row. */
+  function retryLater(id) {
+    const r = retries.get(id) || { failures: 0, timer: 0 };
+    if (r.timer) clearTimeout(r.timer);
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** r.failures);
+    r.failures += 1;
+    r.timer = setTimeout(() => {
+      r.timer = 0;
+      if (!destroyed) followActive();
+    }, delay);
+    retries.set(id, r);
+  }
+
   async function follow(id) {
     const controller = new AbortController();
     streams.set(id, controller);
     let ended = false;
+    let heard = false;
+    let refused = false;
     try {
       await followEvents(id, (event, view) => {
-        if (destroyed || !jobs.has(id)) return;
+        if (destroyed || !jobs.has(id) || deleted.has(id)) return;
+        if (!heard) {
+          heard = true;
+          const r = retries.get(id);
+          if (r) r.failures = 0; // the stream works again
+        }
         update(merge(view));
         if (event !== "progress") ended = true;
       }, controller.signal);
     } catch (err) {
       if (err && err.name === "AbortError") return;
-      // stream failed: the poller takes over
+      // 4xx: this stream will not work (no key, job gone…): stop streaming, the poller
+      // follows the job. Other failures are retried with backoff.
+      refused = err?.status >= 400 && err.status < 500;
     } finally {
       if (streams.get(id) === controller) streams.delete(id);
     }
     if (destroyed || controller.signal.aborted || !jobs.has(id)) return;
-    try {
-      const fresh = merge(await getJob(id));
-      update(fresh);
-      if (!isActive(fresh)) finished(fresh);
-      else if (!ended) setTimeout(() => { if (!destroyed) followActive(); }, 1500);
-    } catch { /* the next poll will try again */ }
-    followActive();
+    if (refused) noStream.add(id);
+    else if (!ended) retryLater(id); // never straight back: wait first
+    if (!refused) {
+      try {
+        const fresh = merge(await getJob(id));
+        if (destroyed || !jobs.has(id)) return;
+        update(fresh);
+        if (!isActive(fresh)) { clearRetry(id); finished(fresh); }
+        else if (ended) retryLater(id);
+      } catch { /* the next poll will try again */ }
+    }
+    followActive(); // a free slot for another job (this one waits for its retry)
   }
 
   function finished(job) {
+    if (announced.has(job.id)) return;
+    announced.add(job.id);
     const name = jobTitle(job);
     if (job.status === "succeeded") announce(`${name} is ready.`);
     else if (job.status === "failed") announce(`${name} failed: ${job.error?.message || "unknown error"}`);
@@ -256,7 +314,7 @@ export function mountJobs(root) {
 
   const poller = setInterval(() => {
     const unfollowed = [...jobs.values()].some((j) => isActive(j) && !streams.has(j.id));
-    if (unfollowed && !document.hidden) refresh();
+    if (unfollowed && !document.hidden && !keyRefused) refresh();
   }, POLL_MS);
   const clock = setInterval(() => {
     for (const [id, { parts }] of items) {
@@ -269,12 +327,25 @@ export function mountJobs(root) {
   async function cancel(id, button) {
     button.disabled = true;
     try {
+      const before = jobs.get(id);
+      const name = before ? jobTitle(before) : id;
       const view = await deleteJob(id);
-      const job = merge(view.deleted ? { ...jobs.get(id), status: "cancelled" } : view);
       stop(id);
+      clearRetry(id);
+      if (view.deleted) {
+        // it had ended before the cancel arrived, and a finished job is deleted outright
+        forget(id, `${name} had already finished, so it was deleted.`);
+        return;
+      }
+      const job = merge(view);
       update(job);
-      announce(`${jobTitle(job)} was cancelled.`);
-      items.get(id)?.parts.del.focus();
+      announced.add(id);
+      if (job.status === "cancelled") announce(`${name} was cancelled.`);
+      else if (job.status === "succeeded") announce(`${name} had already finished; it was not cancelled.`);
+      else if (job.status === "failed") announce(`${name} had already failed; it was not cancelled.`);
+      else announce(`${name}: the cancel was asked for.`);
+      const parts = items.get(id)?.parts;
+      if (parts) (parts.del.hidden ? (parts.open.hidden ? parts.cancel : parts.open) : parts.del).focus();
     } catch (err) {
       showError(errorBox, err, "Could not cancel the job");
     } finally {
@@ -289,15 +360,33 @@ export function mountJobs(root) {
     button.disabled = true;
     try {
       await deleteJob(id);
-      const entry = items.get(id);
-      const next = entry?.li.nextElementSibling || entry?.li.previousElementSibling;
-      jobs.delete(id);
-      place(order());
-      announce(`${name} was deleted.`);
-      (next?.querySelector("button:not([hidden]), a:not([hidden])") || root.querySelector("#jobs-title"))?.focus?.();
+      forget(id, `${name} was deleted.`);
     } catch (err) {
       showError(errorBox, err, "Could not delete the job");
       button.disabled = false;
+    }
+  }
+
+  /** Drop a deleted job from the list, say so, and put focus somewhere useful. */
+  function forget(id, message) {
+    const li = items.get(id)?.li;
+    const siblings = [...list.querySelectorAll(":scope > li.job")];
+    const at = siblings.indexOf(li);
+    const next = siblings[at + 1] || siblings[at - 1] || null;
+    deleted.add(id);
+    stop(id);
+    clearRetry(id);
+    jobs.delete(id);
+    place(order());
+    announce(message);
+    // the next job's first visible action, else the list's heading
+    const target = next?.isConnected
+      ? [...next.querySelectorAll(".job-actions > a, .job-actions > button")].find((el) => !el.hidden && !el.disabled)
+      : null;
+    if (target) target.focus();
+    else {
+      const heading = root.querySelector("#jobs-title");
+      if (heading) { heading.tabIndex = -1; heading.focus(); }
     }
   }
 
@@ -311,6 +400,7 @@ export function mountJobs(root) {
       clearInterval(poller);
       clearInterval(clock);
       for (const id of [...streams.keys()]) stop(id);
+      for (const id of [...retries.keys()]) clearRetry(id);
     },
   };
 }

@@ -45,7 +45,8 @@ export function mountJobView(main, id) {
 
   function setMeta(j, transcript) {
     const bits = [];
-    if (j.duration != null) bits.push(h("span", { "aria-label": `Length ${formatDuration(j.duration)}` }, formatDuration(j.duration)));
+    // (an aria-label on a bare span is ignored: the word is hidden text instead)
+    if (j.duration != null) bits.push(h("span", {}, h("span.sr-only", {}, "Length "), formatDuration(j.duration)));
     const lang = transcript?.language || j.options?.language;
     if (lang) bits.push(h("span", {}, languageName(lang)));
     if (j.options?.task === "translate") bits.push(h("span", {}, "Translated to English"));
@@ -73,8 +74,17 @@ export function mountJobView(main, id) {
     else showEnded();
   }
 
+  // ---- deleted elsewhere (404 while open) ---------------------------------------
+  function showDeleted() {
+    if (destroyed) return;
+    showError(alert, null);
+    root.dataset.status = "deleted";
+    body.replaceChildren(h("p.empty.job-deleted", {}, "This job was deleted. ", h("a", { href: "#/" }, "Back to all jobs")));
+    announce("This job was deleted.");
+  }
+
   // ---- still running ---------------------------------------------------------
-  function showRunning() {
+  function showRunning(attempt = 0) {
     const bar = h("progress#job-progress", { max: 100, value: 0, "aria-labelledby": "job-progress-label" });
     const label = h("span#job-progress-label", {}, "");
     const pct = h("span.num", {}, "");
@@ -84,31 +94,49 @@ export function mountJobView(main, id) {
       h("p.muted", {}, "The transcript opens here by itself when it is ready. You can leave this page meanwhile."),
       h("div.form-actions", {}, cancel));
     body.replaceChildren(box);
-    function show(j) {
+    function show(j, live = true) {
+      if (live) showError(alert, null); // news from the stream: an earlier error is over
       const f = jobProgress(j);
       label.textContent = j.status === "queued" ? "Waiting to start…" : j.options?.task === "translate" ? "Translating…" : "Transcribing…";
       bar.value = Math.round(f * 100);
       bar.textContent = pct.textContent = percent(f);
       root.dataset.status = j.status;
     }
-    show(job);
+    show(job, false);
     cancel.addEventListener("click", async () => {
       cancel.disabled = true;
-      try { await deleteJob(id); announce("Job cancelled."); } catch (err) { fail(err, "Could not cancel the job"); cancel.disabled = false; }
+      try {
+        const view = await deleteJob(id);
+        const status = view.deleted ? "deleted" : view.status;
+        announce(status === "cancelled" ? "Job cancelled." : status === "deleted" ? "The job had already finished, so it was deleted." : `The job had already ${status === "failed" ? "failed" : "finished"}; it was not cancelled.`);
+      } catch (err) { fail(err, "Could not cancel the job"); cancel.disabled = false; }
     });
     (async () => {
+      let heard = false;
       try {
-        await followEvents(id, (_, view) => { if (!destroyed) show(view); }, controller.signal);
-      } catch (err) { if (!destroyed && err.name !== "AbortError") fail(err); }
+        await followEvents(id, (_, view) => { if (!destroyed) { heard = true; show(view); } }, controller.signal);
+      } catch (err) {
+        if (destroyed || err.name === "AbortError") return;
+        if (err.status === 404) { showDeleted(); return; }
+        fail(err);
+      }
       if (destroyed) return;
       try {
         job = await getJob(id);
-      } catch (err) { fail(err); return; }
+      } catch (err) {
+        if (destroyed) return;
+        if (err.status === 404) showDeleted(); else fail(err);
+        return;
+      }
       if (destroyed) return;
       setMeta(job);
-      if (job.status === "succeeded") { announce(`${jobTitle(job)} is ready.`); showFinished(); }
-      else if (isActive(job)) setTimeout(() => { if (!destroyed) showRunning(); }, 2000);
-      else showEnded();
+      if (job.status === "succeeded") { showError(alert, null); announce(`${jobTitle(job)} is ready.`); showFinished(); }
+      else if (isActive(job)) {
+        // follow again after 2 s, longer (at most 30 s) while the stream keeps failing
+        const next = heard ? 0 : attempt + 1;
+        const delay = Math.min(30000, 2000 * 2 ** Math.max(0, next - 1));
+        setTimeout(() => { if (!destroyed) showRunning(next); }, delay);
+      } else { showError(alert, null); showEnded(); }
     })();
   }
 
@@ -198,6 +226,7 @@ export function mountJobView(main, id) {
         t.tabIndex = on ? 0 : -1;
         p.hidden = !on;
       }
+      if (tab === tabS) { subtitlesWanted = true; subtitles?.show(); }
     }
     tabT.addEventListener("click", () => select(tabT));
     tabS.addEventListener("click", () => select(tabS));
@@ -215,6 +244,7 @@ export function mountJobView(main, id) {
     let virtual = 0;
     let transcript = null;
     let subtitles = null;
+    let subtitlesWanted = false; // the Subtitles tab was shown: its list is built then
     const now = () => (playable && !player.error ? player.currentTime : virtual);
     function tick() {
       const t = now();
@@ -275,6 +305,7 @@ export function mountJobView(main, id) {
         job, limits: limitsOf(), player, video, caption, wrap: cuesWrap, summary, onlyProblems: only, srclang, seek, onError: fail,
       });
       cleanups.push(() => subtitles.destroy());
+      if (subtitlesWanted) subtitles.show();
 
       if (speakersList && job.speakers.length) {
         mountSpeakers(speakersList, {

@@ -12,12 +12,12 @@ export function mountKeyDialog({ onChange }) {
 
   function open(err) {
     if (err) showError(error, err, "That API key was not accepted");
-    else showError(error, null);
+    else if (!dialog.open) showError(error, null);
+    // Already open: only the message changes; what is being typed stays, and so does focus.
+    if (dialog.open) return;
     input.value = getKey();
     forget.hidden = !getKey();
-    if (!dialog.open) {
-      if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
-    }
+    if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
     input.focus();
     input.select();
   }

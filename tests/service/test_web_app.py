@@ -190,7 +190,7 @@ def test_the_subtitle_preview_lists_every_cue_within_the_jobs_limits(
     _open(page, api, uploaded)
     p = page.page
     p.get_by_role("tab", name=re.compile("Subtitles")).click()
-    rows = p.locator("#cues tbody tr")
+    rows = p.locator("#cues [role=row][data-cue]")
     expect(rows).to_have_count(len(cues))
     expect(p.locator("#cues .over")).to_have_count(0)
     # The cue at 10 s shows in the caption box under the (audio) player.
