@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     # The longest text one speech request or spoken reply may say (OpenAI's limit too).
     speech_max_chars: int = Field(default=4096, ge=1)
 
+    # --- live sessions (WebSocket, /openai/v1/realtime)
+    realtime_max_sessions: int = Field(default=8, ge=1)  # per API process
+    realtime_idle_seconds: float = Field(default=120.0, gt=0)  # closed after no event this long
+    realtime_max_event_bytes: int = Field(default=1024 * 1024, ge=1024)  # one client frame
+    realtime_max_turn_seconds: float = Field(default=60.0, gt=0)  # a longer turn is committed
+    realtime_partial_seconds: float = Field(default=0.5, gt=0)  # partials' cadence
+
     # --- subtitles
     subtitle_max_line_chars: int = 42
     subtitle_max_lines: int = 2

@@ -138,11 +138,12 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     install_error_handlers(app)
     app.add_middleware(BudgetHeaders)
 
-    from audiosvc.api.routers import health, jobs, metrics, openai_compat, web
+    from audiosvc.api.routers import health, jobs, metrics, openai_compat, realtime, web
 
     app.include_router(jobs.router)
     app.include_router(openai_compat.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(realtime.router)
     web.install(app)
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from audiosvc.api import quota
 from audiosvc.api.signing import LinkSigner
@@ -43,7 +44,7 @@ class Caller:
 def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Caller:
     """Who is calling, and, for a key, one more request on its budget
     (:mod:`audiosvc.api.quota`)."""
-    who = _identify(request, svc)
+    who = identify(request, svc)
     if who.owner is not None:
         budget = quota.count_request(svc.store.r, who.owner, svc.settings.key_requests_per_minute)
         if budget is not None:  # told in the response's headers (quota.BudgetHeaders)
@@ -51,14 +52,16 @@ def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Cal
     return who
 
 
-def _identify(request: Request, svc: Services) -> Caller:
+def identify(request: HTTPConnection, svc: Services, token: str | None = None) -> Caller:
+    """The caller of ``request`` by its Bearer key (or ``token``, a key sent another way)."""
     keys = svc.settings.api_key_list()
     if not keys:
         return Caller(owner=None, restricted=False)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if token is None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
+    if not token:
         raise AuthenticationError("missing API key: send 'Authorization: Bearer <key>'")
     if not any(hmac.compare_digest(token.encode(), k.encode()) for k in keys):
         raise AuthenticationError("invalid API key")
