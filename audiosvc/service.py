@@ -35,15 +35,15 @@ from audiosvc.settings import Settings
 from audiosvc.storage import Storage, write_text_atomically
 from audiosvc.transcript import Transcript
 
-_providers: dict[str, SpeechProvider] = {}
+_providers: dict[tuple[str, str | None], SpeechProvider] = {}
 
 
 def provider_for(settings: Settings) -> SpeechProvider:
-    """One provider per process (the local engine keeps its model loaded)."""
-    name = settings.resolved_provider()
-    if name not in _providers:
-        _providers[name] = make_provider(settings, name)
-    return _providers[name]
+    """One provider per process and address (the local engine keeps its model loaded)."""
+    key = (settings.resolved_provider(), settings.base_url)
+    if key not in _providers:
+        _providers[key] = make_provider(settings, key[0])
+    return _providers[key]
 
 
 def reset_process_state() -> None:

@@ -77,6 +77,9 @@ class LiveSession:
         self._previous_partial = ""
         self._partial_due = 0  # ms of the stream at which the next partial decode is due
         self._partial_busy = False
+        # Partials re-decode the turn every half second: the local engine's time, but a
+        # remote provider's request (and bill) each; with one, turns go when they end.
+        self._partials = settings.resolved_provider() == "local"
 
     # --- the stream --------------------------------------------------------------------
 
@@ -203,7 +206,7 @@ class LiveSession:
             if self._buffered / self._rate > self.settings.realtime_max_turn_seconds:
                 self._turns.reset()
                 await self._commit_turn(self._item or new_id("item"))
-            elif self._stream_ms >= self._partial_due and not self._partial_busy:
+            elif self._partials and self._stream_ms >= self._partial_due and not self._partial_busy:
                 self._partial_due = self._stream_ms + int(
                     self.settings.realtime_partial_seconds * 1000
                 )

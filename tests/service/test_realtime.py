@@ -23,6 +23,7 @@ from websockets.sync.client import connect
 from audiosvc.media import decode
 from audiosvc.realtime.audio import from_engine_rate
 from audiosvc.settings import Settings
+from tests.groq_server import DEFAULT_API_KEY, GroqServer
 from tests.measures import wer
 from tests.service.harness import Api
 
@@ -276,3 +277,35 @@ def test_a_client_that_leaves_mid_turn_frees_its_session(tight: Api) -> None:
     with _raw(tight) as again:
         _next(again, "session.created")
     assert httpx.get(f"{tight.url}/healthz").status_code in (200, 503)
+
+
+def test_with_a_remote_provider_each_turn_is_one_request(service_settings: Settings) -> None:
+    """Groq has no streaming input: a turn is sent when it ends, and no partial decodes are
+    sent at all (each would be a request, and a bill)."""
+    with GroqServer() as groq:
+        remote = Api(
+            service_settings.model_copy(
+                update={
+                    "provider": "groq",
+                    "base_url": groq.url,
+                    "api_key": DEFAULT_API_KEY,
+                    "max_retries": 0,
+                }
+            )
+        ).start()
+        try:
+            client = OpenAI(api_key="unused", base_url=f"{remote.url}/openai/v1")
+            with client.realtime.connect(extra_query={"intent": "transcription"}) as conn:
+                conn.session.update(session=_session())
+                _append_all(conn, _audio("audio/pcm"), 4800)
+                events = _until_transcribed(conn)
+        finally:
+            remote.stop()
+        turns = [e for e in events if e.type == "input_audio_buffer.committed"]
+        finals = [e for e in events if e.type.endswith("transcription.completed")]
+        assert len(finals) == len(turns) >= 1
+        assert all(f.transcript.startswith("tone") for f in finals)  # the stand-in's words
+        deltas = [e for e in events if e.type.endswith("transcription.delta")]
+        assert len(deltas) <= len(turns)  # only each final's own text, no partials
+        uploads = [r for r in groq.requests if r.path.endswith("/audio/transcriptions")]
+        assert len(uploads) == len(turns)
