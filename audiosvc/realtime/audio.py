@@ -70,10 +70,10 @@ def from_engine_rate(pcm: np.ndarray, fmt: str) -> bytes:
     linear = np.clip(np.round(out), -32768, 32767).astype(np.int16)
     if fmt == "audio/pcm":
         return linear.astype("<i2").tobytes()
-    return _encode_g711(linear, fmt)
+    return encode_g711(linear, fmt)
 
 
-def _encode_g711(linear: np.ndarray, fmt: str) -> bytes:
+def encode_g711(linear: np.ndarray, fmt: str) -> bytes:
     """The code whose decoded value is nearest each sample (the tables are monotonic in
     magnitude per sign, so a search over the sorted decoded values finds it)."""
     table = _TABLES[fmt].astype(np.int32)

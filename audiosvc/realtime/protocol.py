@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audiosvc.languages import language_code
 
 SessionType = Literal["transcription", "realtime"]
+M = TypeVar("M", bound=BaseModel)
 
 
 class ProtocolError(Exception):
@@ -68,12 +69,22 @@ class InputAudio(_Model):
     noise_reduction: dict[str, Any] | None = None  # accepted; the engine copes without
 
 
+class OutputAudio(_Model):
+    """A voice-bot session's answers: their format, voice and speed."""
+
+    format: AudioFormat = Field(default_factory=AudioFormat)
+    voice: str | None = None  # None: the service's default voice
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+
+
 class Session(_Model):
     """A session's whole configuration, as ``session.created``/``updated`` show it."""
 
     id: str = Field(default_factory=lambda: new_id("sess"))
     type: SessionType = "transcription"
     input: InputAudio = Field(default_factory=InputAudio)
+    output: OutputAudio = Field(default_factory=OutputAudio)
+    instructions: str | None = None  # the chat model's system prompt (None: the service's)
 
     def shown(self) -> dict[str, Any]:
         i = self.input
@@ -94,6 +105,15 @@ class Session(_Model):
                 }
             },
         }
+        if self.type == "realtime":
+            o = self.output
+            body["audio"]["output"] = {
+                "format": o.format.shown(),
+                "voice": o.voice or "default",
+                "speed": o.speed,
+            }
+            body["output_modalities"] = ["audio"]
+            body["instructions"] = self.instructions or ""
         return body
 
     @property
@@ -115,34 +135,45 @@ def updated(session: Session, update: Any) -> Session:
             param="session.type",
         )
     audio = update.get("audio") or {}
-    if not isinstance(audio, dict) or not isinstance(audio.get("input", {}), dict):
-        raise ProtocolError("session.audio.input must be an object", param="session.audio")
-    changes = audio.get("input", {})
-    current = session.input.model_dump()
-    for name in ("format", "transcription", "turn_detection", "noise_reduction"):
-        if name not in changes:
-            continue
-        value = changes[name]
-        if value is None or not isinstance(value, dict) or not isinstance(current.get(name), dict):
-            current[name] = value
-        else:
-            current[name] = {**current[name], **value}
-    try:
-        new_input = InputAudio.model_validate(current)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"] if not str(x).startswith("function"))
-        raise ProtocolError(
-            f"session.audio.input.{where}: {first['msg']}",
-            param=f"session.audio.input.{where}",
-        ) from None
+    if not isinstance(audio, dict):
+        raise ProtocolError("session.audio must be an object", param="session.audio")
+    new_input = _merged(InputAudio, session.input, audio.get("input"), "session.audio.input")
+    new_output = _merged(OutputAudio, session.output, audio.get("output"), "session.audio.output")
+    instructions = update.get("instructions", session.instructions)
+    if instructions is not None and not isinstance(instructions, str):
+        raise ProtocolError("instructions must be a string", param="session.instructions")
     language = new_input.transcription.language if new_input.transcription else None
     if language and language_code(language) is None:
         raise ProtocolError(
             f"unknown language {language!r}: use an ISO-639-1 code such as 'en'",
             param="session.audio.input.transcription.language",
         )
-    return session.model_copy(update={"input": new_input})
+    return session.model_copy(
+        update={"input": new_input, "output": new_output, "instructions": instructions or None}
+    )
+
+
+def _merged(model: type[M], current: M, changes: Any, where: str) -> M:
+    """``current`` with ``changes`` applied: objects merged key by key, other values (and
+    ``null``, which clears) replacing."""
+    if changes is None:
+        return current
+    if not isinstance(changes, dict):
+        raise ProtocolError(f"{where} must be an object", param=where)
+    values = current.model_dump()
+    for name, value in changes.items():
+        if name not in model.model_fields:
+            continue
+        old = values.get(name)
+        values[name] = (
+            {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        at = ".".join(str(x) for x in first["loc"] if not str(x).startswith("function"))
+        raise ProtocolError(f"{where}.{at}: {first['msg']}", param=f"{where}.{at}") from None
 
 
 def parse_client_event(text: str | bytes, max_bytes: int) -> dict[str, Any]:

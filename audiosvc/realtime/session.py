@@ -33,6 +33,7 @@ from audiosvc.realtime.protocol import (
     user_item,
 )
 from audiosvc.realtime.vad import SileroStream, TurnDetector
+from audiosvc.realtime.voicebot import Answer, closing_events, failed, respond
 from audiosvc.settings import Settings
 
 log = logging.getLogger("audiosvc.realtime")
@@ -80,6 +81,11 @@ class LiveSession:
         # Partials re-decode the turn every half second: the local engine's time, but a
         # remote provider's request (and bill) each; with one, turns go when they end.
         self._partials = settings.resolved_provider() == "local"
+        # Voice-bot sessions: the answer being said, and what each answer said (truncation).
+        self._answer: Answer | None = None
+        self._response: asyncio.Task[None] | None = None
+        self._said_ms: dict[str, int] = {}
+        self._last_transcript: str | None = None
 
     # --- the stream --------------------------------------------------------------------
 
@@ -122,13 +128,13 @@ class LiveSession:
         handler = self._HANDLERS.get(kind)
         if handler is None:
             raise ProtocolError(
-                f"unknown event type {kind[:64]!r}"
-                + (
-                    "; this service answers transcription sessions only so far"
-                    if kind.startswith(("response.", "conversation."))
-                    else ""
-                ),
-                code="unknown_event",
+                f"unknown event type {kind[:64]!r}", code="unknown_event", param="type"
+            )
+        if kind.startswith(("response.", "conversation.")) and self.config.type != "realtime":
+            raise ProtocolError(
+                f"{kind} is for voice-bot sessions; this one transcribes (connect with "
+                "?model=... rather than ?intent=transcription for a bot that answers)",
+                code="unsupported_in_transcription_session",
                 param="type",
             )
         await handler(self, message)
@@ -196,6 +202,9 @@ class LiveSession:
                         item_id=self._item,
                     )
                 )
+                vad = self.config.input.turn_detection
+                if vad is not None and vad.interrupt_response:
+                    await self._cancel_response("turn_detected")  # barge-in
             else:
                 item = self._item or new_id("item")
                 await self._send(
@@ -232,12 +241,79 @@ class LiveSession:
             self._turns.reset()
         await self._send(event("input_audio_buffer.cleared"))
 
+    async def _response_create(self, message: dict[str, Any]) -> None:
+        if self._response is not None and not self._response.done():
+            raise ProtocolError(
+                "an answer is being said; cancel it first (response.cancel)",
+                code="conversation_already_has_active_response",
+            )
+        if not self._last_transcript:
+            raise ProtocolError(
+                "there is nothing to answer yet: no turn has been transcribed",
+                code="nothing_to_answer",
+            )
+        self._start_response(self._last_transcript)
+
+    async def _response_cancel(self, message: dict[str, Any]) -> None:
+        if not await self._cancel_response("client_cancelled"):
+            raise ProtocolError("no answer is being said", code="response_cancel_not_active")
+
+    async def _truncate(self, message: dict[str, Any]) -> None:
+        item_id, end = message.get("item_id"), message.get("audio_end_ms")
+        if not isinstance(item_id, str) or item_id not in self._said_ms:
+            raise ProtocolError("no answer of this session has that item_id", param="item_id")
+        if not isinstance(end, int) or not 0 <= end <= self._said_ms[item_id]:
+            raise ProtocolError(
+                f"audio_end_ms must be 0 to {self._said_ms[item_id]} (the answer's audio)",
+                param="audio_end_ms",
+            )
+        self._said_ms[item_id] = end
+        await self._send(
+            event("conversation.item.truncated", item_id=item_id, content_index=0, audio_end_ms=end)
+        )
+
     _HANDLERS: ClassVar[dict[str, Callable[[LiveSession, dict[str, Any]], Awaitable[None]]]] = {
         "session.update": _update,
         "input_audio_buffer.append": _append,
         "input_audio_buffer.commit": _commit,
         "input_audio_buffer.clear": _clear,
+        "response.create": _response_create,
+        "response.cancel": _response_cancel,
+        "conversation.item.truncate": _truncate,
     }
+
+    # --- answers (voice-bot sessions) ----------------------------------------------------
+
+    def _start_response(self, transcript: str) -> None:
+        self._answer = Answer()
+        self._response = asyncio.ensure_future(self._say(self._answer, transcript))
+        self._tasks.add(self._response)
+        self._response.add_done_callback(self._done)
+
+    async def _say(self, answer: Answer, transcript: str) -> None:
+        previous = self._last_item
+        self._last_item = answer.item_id
+        try:
+            await respond(
+                answer, transcript, previous, self.config, self.settings, self._send, self._lane
+            )
+        except AudiosvcError as exc:
+            for message in failed(answer, exc):
+                await self._send(message)
+        finally:
+            self._said_ms[answer.item_id] = answer.audio_ms
+
+    async def _cancel_response(self, reason: str) -> bool:
+        """Stop the answer being said, at once, and say so; False if there is none."""
+        task, answer = self._response, self._answer
+        if task is None or task.done() or answer is None:
+            return False
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        for message in closing_events(answer, "cancelled", reason):
+            await self._send(message)
+        return True
 
     # --- turns -------------------------------------------------------------------------
 
@@ -281,6 +357,15 @@ class LiveSession:
                 usage={"type": "duration", "seconds": round(len(pcm) / SAMPLE_RATE, 3)},
             )
         )
+        if not any(ch.isalnum() for ch in text):
+            return
+        self._last_transcript = text
+        vad = self.config.input.turn_detection
+        wanted = self.config.type == "realtime" and vad is not None and vad.create_response
+        speaking = self._turns is not None and self._turns.speaking  # a new turn: wait for it
+        idle = self._response is None or self._response.done()
+        if wanted and not speaking and idle:
+            self._start_response(text)
 
     async def _partial(self, item_id: str) -> None:
         """Decode the turn so far; send what this decode and the last agree on."""

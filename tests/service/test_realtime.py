@@ -309,3 +309,112 @@ def test_with_a_remote_provider_each_turn_is_one_request(service_settings: Setti
         assert len(deltas) <= len(turns)  # only each final's own text, no partials
         uploads = [r for r in groq.requests if r.path.endswith("/audio/transcriptions")]
         assert len(uploads) == len(turns)
+
+
+def _bot_session(fmt: str = "audio/pcm") -> dict[str, Any]:
+    shape = {"type": fmt, "rate": 24000} if fmt == "audio/pcm" else {"type": fmt}
+    return {
+        "type": "realtime",
+        "audio": {
+            "input": {"format": {"type": "audio/pcm", "rate": 24000},
+                      "transcription": {"language": "en"}},
+            "output": {"format": shape},
+        },
+    }  # fmt: skip
+
+
+def _until(conn: Any, kind: str, seen: list[Any]) -> Any:
+    for ev in conn:
+        seen.append(ev)
+        if ev.type == "error":
+            raise AssertionError(ev.error.message)
+        if ev.type == kind:
+            return ev
+    raise AssertionError(f"the session ended before {kind}")
+
+
+def test_a_voice_bot_answers_each_turn_in_speech(sdk: OpenAI) -> None:
+    """The session's chat endpoint (the test server: 'You said: ...') answers the turn; the
+    answer's text comes with its audio, which the engine hears as that text."""
+    seen: list[Any] = []
+    with sdk.realtime.connect(model="audiosvc-voice") as conn:
+        assert conn.recv().session.type == "realtime"
+        conn.session.update(session=_bot_session())
+        words = decode(SAMPLES / "short.wav").pcm[: 16000 * 4]  # one turn: 4 s, then quiet
+        data = from_engine_rate(np.concatenate([words, np.zeros(16000, np.int16)]), "audio/pcm")
+        _append_all(conn, data, 4800)
+        heard = _until(conn, "conversation.item.input_audio_transcription.completed", seen)
+        done = _until(conn, "response.done", seen)
+    assert done.response.status == "completed"
+    kinds = [e.type for e in seen]
+    first = kinds.index("response.created")
+    assert kinds[first:].index("response.output_audio.delta") > kinds[first:].index(
+        "response.content_part.added"
+    )
+    said = next(e for e in seen if e.type == "response.output_audio_transcript.done").transcript
+    assert said.startswith("You said:") and heard.transcript.split()[0] in said
+    pcm24 = b"".join(base64.b64decode(e.delta) for e in seen if e.type.endswith("audio.delta"))
+    spoken = np.frombuffer(pcm24, "<i2")
+    from audiosvc.realtime.audio import to_engine_rate
+    from audiosvc.realtime.engine import transcribe_turn
+
+    settings = Settings(api_key=None, cpu_threads=2, redis_url="redis://unused")
+    heard_back = transcribe_turn(to_engine_rate(spoken, 24000), settings, "en", None)
+    assert wer(said, heard_back) <= 0.3  # measured 0.0
+    assert done.response.output[0].content[0].transcript == said
+
+
+def test_speaking_over_the_bot_stops_its_answer(sdk: OpenAI) -> None:
+    seen: list[Any] = []
+    with sdk.realtime.connect(model="audiosvc-voice") as conn:
+        conn.session.update(session=_bot_session())
+        pcm = decode(SAMPLES / "short.wav").pcm
+        turn = np.concatenate([pcm[: 16000 * 4], np.zeros(16000, np.int16)])
+        _append_all(conn, from_engine_rate(turn, "audio/pcm"), 4800)
+        _until(conn, "response.output_audio.delta", seen)  # the bot has started to speak
+        _append_all(conn, from_engine_rate(pcm[16000 * 4 : 16000 * 7], "audio/pcm"), 4800)
+        done = _until(conn, "response.done", seen)
+    assert done.response.status == "cancelled"
+    assert done.response.status_details.reason == "turn_detected"
+    kinds = [e.type for e in seen]
+    barge = kinds.index("input_audio_buffer.speech_started", kinds.index("response.created"))
+    # Nothing more of the answer after the user spoke: only its closing events.
+    after = kinds[barge + 1 :]
+    assert "response.output_audio.delta" not in after
+    assert after[-1] == "response.done"
+
+
+def test_a_client_cancels_an_answer_and_truncates_what_it_played(api: Api) -> None:
+    with _raw(api) as ws:
+        ws.close()  # (a transcription session cannot answer: checked below)
+    with connect(f"ws://127.0.0.1:{api.port}/openai/v1/realtime?model=x") as ws:
+        _next(ws, "session.created")
+        ws.send(json.dumps({"type": "session.update", "session": _bot_session()}))
+        ws.send(json.dumps({"type": "response.cancel"}))
+        assert _next(ws, "error")["error"]["code"] == "response_cancel_not_active"
+        ws.send(json.dumps({"type": "response.create"}))
+        assert _next(ws, "error")["error"]["code"] == "nothing_to_answer"
+        data = from_engine_rate(
+            np.concatenate([decode(SAMPLES / "short.wav").pcm[: 16000 * 4],
+                            np.zeros(16000, np.int16)]), "audio/pcm")  # fmt: skip
+        for i in range(0, len(data), 48000):
+            chunk = base64.b64encode(data[i : i + 48000]).decode()
+            ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}))
+        delta = _next(ws, "response.output_audio.delta")
+        ws.send(json.dumps({"type": "response.create"}))
+        assert _next(ws, "error")["error"]["code"] == "conversation_already_has_active_response"
+        ws.send(json.dumps({"type": "response.cancel"}))
+        done = _next(ws, "response.done")["response"]
+        assert done["status"] == "cancelled"
+        assert done["status_details"]["reason"] == "client_cancelled"
+        item = delta["item_id"]
+        ws.send(json.dumps({"type": "conversation.item.truncate", "item_id": item,
+                            "content_index": 0, "audio_end_ms": 100}))  # fmt: skip
+        assert _next(ws, "conversation.item.truncated")["audio_end_ms"] == 100
+        ws.send(json.dumps({"type": "conversation.item.truncate", "item_id": item,
+                            "content_index": 0, "audio_end_ms": 10**7}))  # fmt: skip
+        assert _next(ws, "error")["error"]["param"] == "audio_end_ms"
+    with _raw(api) as ws:
+        _next(ws, "session.created")
+        ws.send(json.dumps({"type": "response.create"}))
+        assert _next(ws, "error")["error"]["code"] == "unsupported_in_transcription_session"

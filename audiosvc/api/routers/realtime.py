@@ -47,19 +47,28 @@ async def realtime(ws: WebSocket) -> None:
         await ws.close(code=1008, reason=exc.message[:120])
         return
     await ws.accept(subprotocol="realtime" if "realtime" in offered else None)
-    send_lock = asyncio.Lock()
-    gone = False
+    # Every event leaves through one writer task, in order: a cancelled answer can never
+    # cut a frame in half, and nothing waits on a slow client but the writer.
+    outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
     async def send(message: dict[str, Any]) -> None:
-        """One event to the client; nothing once it has gone (its session is closing)."""
-        nonlocal gone
-        async with send_lock:
-            if gone:
-                return
+        outbox.put_nowait(message)
+
+    async def write() -> None:
+        while (message := await outbox.get()) is not None:
             try:
                 await ws.send_text(json.dumps(message))
             except (WebSocketDisconnect, RuntimeError, OSError):
-                gone = True
+                return  # gone: its session is closing
+
+    writer = asyncio.create_task(write())
+
+    async def flush_and_close(code: int, reason: str) -> None:
+        outbox.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer, 5)
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await ws.close(code=code, reason=reason)
 
     settings = svc.settings
     if len(_open) >= settings.realtime_max_sessions:
@@ -70,7 +79,7 @@ async def realtime(ws: WebSocket) -> None:
                 code="session_limit_reached",
             )
         )
-        await ws.close(code=1013, reason="too many live sessions")
+        await flush_and_close(1013, "too many live sessions")
         return
     intent = ws.query_params.get("intent")
     kind: SessionType = "transcription" if intent == "transcription" else "realtime"
@@ -89,7 +98,7 @@ async def realtime(ws: WebSocket) -> None:
                         code="idle_timeout",
                     )
                 )
-                await ws.close(code=1000, reason=f"idle for {seconds} s")
+                await flush_and_close(1000, f"idle for {seconds} s")
                 return
             if frame["type"] == "websocket.disconnect":
                 return
@@ -107,5 +116,5 @@ async def realtime(ws: WebSocket) -> None:
     finally:
         _open.discard(id(session))
         await session.close()
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await ws.close()
+        if not writer.done():
+            await flush_and_close(1000, "")
