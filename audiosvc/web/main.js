@@ -1,16 +1,19 @@
 // Entry: loads the config, wires the API key prompt, and routes between the two views:
-// "#/" (upload + jobs) and "#/jobs/<id>" (one job's transcript).
+// "#/" (upload + jobs), "#/jobs/<id>" (one job's transcript) and "#/live" (live captions and
+// the voice bot).
 import { getKey, loadConfig, onAuthError } from "./api.js";
 import { mountKeyDialog } from "./keydialog.js";
 import { mountUpload } from "./upload.js";
 import { mountJobs } from "./jobs.js";
 import { mountJobView } from "./jobview.js";
+import { mountLive } from "./live.js";
 
 const main = document.getElementById("main");
 let current = null; // { destroy() } of the mounted view
 let firstRender = true;
 
 function route() {
+  if (/^#\/live\/?$/.test(location.hash)) return { name: "live" };
   const m = /^#\/jobs\/([^/?#]+)/.exec(location.hash);
   return m ? { name: "job", id: decodeURIComponent(m[1]) } : { name: "home" };
 }
@@ -34,10 +37,12 @@ function render() {
   const r = route();
   document.body.dataset.view = r.name;
   delete document.body.dataset.transcriptReady;
-  current = r.name === "job" ? mountJobView(main, r.id) : homeView();
-  document.title = r.name === "job" ? "Transcript · audiosvc" : "audiosvc · Transcribe audio and video";
+  current = r.name === "job" ? mountJobView(main, r.id) : r.name === "live" ? mountLive(main) : homeView();
+  document.title = r.name === "job" ? "Transcript · audiosvc"
+    : r.name === "live" ? "Live · audiosvc" : "audiosvc · Transcribe audio and video";
+  const here = r.name === "live" ? "#/live" : r.name === "home" ? "#/" : null;
   for (const a of document.querySelectorAll(".site-nav a")) {
-    a.toggleAttribute("aria-current", r.name === "home" && a.getAttribute("href") === "#/");
+    a.toggleAttribute("aria-current", a.getAttribute("href") === here);
     if (a.hasAttribute("aria-current")) a.setAttribute("aria-current", "page");
   }
   if (!firstRender) {

@@ -428,6 +428,10 @@ def test_the_pages_are_accessible_and_fit_a_phone(
             assert overflow <= 0, f"{overflow} px wider than a {name}"
             if name == "phone":
                 w.screenshot("transcript-phone")
+            p.goto(api.url + "/#/live")
+            p.wait_for_selector("#live-captions")
+            assert _serious(p) == []
+            assert p.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
             assert not w.problems(), w.problems()
 
 
