@@ -4,6 +4,7 @@ Python side renders; the page's module must read back the same thing."""
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import json
@@ -11,6 +12,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import srt
 import webvtt
@@ -212,3 +214,24 @@ def test_paragraphs_follow_speaker_turns_and_keep_every_word(js: Page) -> None:
     plain = _transcript(False).to_verbose_json()
     built = call(js, "paragraphs.js", "buildParagraphs", plain)
     assert not built["diarized"] and all(p["speaker"] is None for p in built["paragraphs"])
+
+
+def test_the_live_pages_pcm_is_the_protocols(js: Page) -> None:
+    """The microphone's floats become the 16-bit little-endian PCM the service decodes, and
+    the bot's PCM comes back as the same floats; frames are cut at exact sizes."""
+    floats = [0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -2.0, 0.25]
+    b64 = call(js, "pcm.js", "floatToPcm16Base64", floats)
+    assert list(np.frombuffer(base64.b64decode(b64), "<i2")) == [
+        0, 16384, -16384, 32767, -32768, 32767, -32768, 8192,
+    ]  # fmt: skip
+    back = call(js, "pcm.js", "pcm16Base64ToFloat", b64)
+    assert back == pytest.approx([0.0, 0.5, -0.5, 32767 / 32768, -1.0, 32767 / 32768, -1.0, 0.25])
+    sizes = js.evaluate(
+        """async () => {
+            const { createFramer } = await import('/app/pcm.js');
+            const out = []; const push = createFramer(100, f => out.push(f.length));
+            for (const n of [30, 250, 1, 19]) push(new Float32Array(n));
+            return out;
+        }"""
+    )
+    assert sizes == [100, 100, 100]
