@@ -9,6 +9,8 @@ silence window) on the local engine, 2 cores.
   Word times come from the same engine run offline on the file, with word timestamps.
 * Sessions at once: the same with N simultaneous sessions; the table shows when p95 stays
   within 2x a single session's (the target).
+* A voice-bot session on the same stream (no chat endpoint: it reads each turn back): from
+  the end of speech, as above, to the first audio byte of the answer.
 
 The baseline of every ratio is the single session in the same run."""
 
@@ -59,12 +61,13 @@ def offline_words(pcm: np.ndarray, settings: Settings) -> list[tuple[str, float]
     return [(w.word.strip(), w.end) for w in result.words]
 
 
-def session(url: str, data: bytes, out: dict[str, Any]) -> None:
+def session(url: str, data: bytes, out: dict[str, Any], bot: bool = False) -> None:
     """Stream ``data`` at real-time pace; record when each stream position was sent and
     when each event arrived."""
     sent_at: list[float] = []  # wall time at which each 100 ms step had been sent
     events: list[tuple[float, dict[str, Any]]] = []
-    with connect(f"{url}?intent=transcription", max_size=None) as ws:
+    query = "model=audiosvc-voice" if bot else "intent=transcription"
+    with connect(f"{url}?{query}", max_size=None) as ws:
 
         def read() -> None:
             try:
@@ -75,7 +78,8 @@ def session(url: str, data: bytes, out: dict[str, Any]) -> None:
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        ws.send(json.dumps({"type": "session.update", "session": {"type": "transcription",
+        ws.send(json.dumps({"type": "session.update", "session": {
+                "type": "realtime" if bot else "transcription",
                 "audio": {"input": {"transcription": {"language": "en"}}}}}))  # fmt: skip
         step = STEP_MS * BYTES_PER_MS
         start = time.perf_counter()
@@ -104,10 +108,17 @@ def measure(run: dict[str, Any], words: list[tuple[str, float]]) -> dict[str, li
     stopped: dict[str, float] = {}
     finals: list[float] = []
     lags: list[float] = []
+    first_audio: list[float] = []
+    last_stop: float | None = None
+    answered: set[str] = set()
     pointer = 0
     for t, e in events:
         if e["type"] == "input_audio_buffer.speech_stopped":
-            stopped[e["item_id"]] = sent(e["audio_end_ms"])
+            stopped[e["item_id"]] = last_stop = sent(e["audio_end_ms"])
+        elif e["type"] == "response.output_audio.delta" and e["response_id"] not in answered:
+            answered.add(e["response_id"])
+            if last_stop is not None:
+                first_audio.append(t - last_stop)
         elif e["type"].endswith("transcription.completed") and e["item_id"] in stopped:
             finals.append(t - stopped[e["item_id"]])
         elif e["type"].endswith("transcription.delta") and e["item_id"] not in stopped:
@@ -117,7 +128,18 @@ def measure(run: dict[str, Any], words: list[tuple[str, float]]) -> dict[str, li
                         lags.append(t - sent(words[j][1] * 1000))
                         pointer = j + 1
                         break
-    return {"final": finals, "lag": lags}
+    return {"final": finals, "lag": lags, "first_audio": first_audio}
+
+
+def turns_apart(pcm: np.ndarray, count: int = 8) -> bytes:
+    """The conversation's first ``count`` turns (by its reference RTTM), each followed by
+    3 s of silence: time for the bot to answer before the next one."""
+    from tests.measures import read_rttm
+
+    pieces = []
+    for start, end, _ in read_rttm(SAMPLES / "conversation.rttm")[:count]:
+        pieces += [pcm[int(start * 16000) : int(end * 16000)], np.zeros(48000, np.int16)]
+    return from_engine_rate(np.concatenate(pieces), "audio/pcm")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -151,11 +173,14 @@ def main() -> None:
                     t.start()
                 for t in threads:
                     t.join()
-                merged: dict[str, list[float]] = {"final": [], "lag": []}
+                merged: dict[str, list[float]] = {"final": [], "lag": [], "first_audio": []}
                 for run in runs:
                     for key, values in measure(run, words).items():
                         merged[key] += values
                 results[n] = merged
+            bot: dict[str, Any] = {}
+            session(url, turns_apart(pcm), bot, bot=True)
+            answers = measure(bot, words)["first_audio"]
         finally:
             api.stop()
             redis.stop()
@@ -176,6 +201,11 @@ def main() -> None:
         )
     print(table(rows))
     print("targets: speech end to final p50 <= 300 ms; sessions within 2x of one at p95")
+    print(
+        f"voice bot (read-back answers, Piper): speech end to first audio byte p50 "
+        f"{pct(answers, 50) * 1000:.0f} ms, p95 {pct(answers, 95) * 1000:.0f} ms over "
+        f"{len(answers)} answers (target p50 <= 500 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -66,12 +66,21 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
 
 
 def transcribe_turn(
-    pcm: np.ndarray, settings: Settings, language: str | None, prompt: str | None
+    pcm: np.ndarray,
+    settings: Settings,
+    language: str | None,
+    prompt: str | None,
+    *,
+    found_by_vad: bool = False,
 ) -> str:
-    """The text of one turn (16 kHz int16), by the service's configured provider."""
+    """The text of one turn (16 kHz int16), by the service's configured provider. A turn
+    the server's VAD found is speech already: the pipeline's own speech gate (another VAD
+    pass, 80 ms on 5 s) is skipped; a client's commit may hold silence, and keeps it."""
     from audiosvc.service import provider_for
 
-    options = TranscribeOptions(language=language, prompt=prompt, word_timestamps=False)
+    if found_by_vad and settings.speech_gate:
+        settings = settings.model_copy(update={"speech_gate": False})
+    options = TranscribeOptions(language=language, prompt=prompt, word_timestamps=False, live=True)
     result = pipeline.run_chunk(
         pcm, ChunkPlan(0, 0, len(pcm)), options, provider_for(settings), settings
     )

@@ -40,6 +40,10 @@ log = logging.getLogger("audiosvc.realtime")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 MIN_COMMIT_MS = 100  # as OpenAI: a commit needs at least this much audio
+# A pause this long (3 frames, 96 ms) in a turn starts its final decode at once, on the
+# chance that the turn has ended: when the silence window closes, the text is (nearly)
+# ready. Speech that resumes drops the guess.
+SPECULATE_FRAMES = 3
 
 
 class StreamResampler:
@@ -86,6 +90,8 @@ class LiveSession:
         self._response: asyncio.Task[None] | None = None
         self._said_ms: dict[str, int] = {}
         self._last_transcript: str | None = None
+        # The final decode started at a pause, for the turn in progress (see SPECULATE_FRAMES).
+        self._guess: asyncio.Future[str] | None = None
 
     # --- the stream --------------------------------------------------------------------
 
@@ -187,6 +193,12 @@ class LiveSession:
             self._vad = SileroStream()
         for probability in self._vad.feed(pcm16k):
             moment = self._turns.push(probability)
+            quiet = self._turns.quiet_frames
+            if quiet == SPECULATE_FRAMES and self._guess is None:
+                self._guess = self._start_guess()
+            elif quiet == 0 and self._guess is not None and self._turns.speaking:
+                self._guess.cancel()  # the speaker went on: the guess is not the turn
+                self._guess = None
             if moment is None:
                 continue
             what, ms = moment
@@ -215,7 +227,12 @@ class LiveSession:
             if self._buffered / self._rate > self.settings.realtime_max_turn_seconds:
                 self._turns.reset()
                 await self._commit_turn(self._item or new_id("item"))
-            elif self._partials and self._stream_ms >= self._partial_due and not self._partial_busy:
+            elif (
+                self._partials
+                and self._guess is None  # in a pause: the final decode may be running
+                and self._stream_ms >= self._partial_due
+                and not self._partial_busy
+            ):
                 self._partial_due = self._stream_ms + int(
                     self.settings.realtime_partial_seconds * 1000
                 )
@@ -237,6 +254,9 @@ class LiveSession:
 
     async def _clear(self, message: dict[str, Any]) -> None:
         self._buffer, self._buffered, self._item = [], 0, None
+        if self._guess is not None:
+            self._guess.cancel()
+            self._guess = None
         if self._turns is not None:
             self._turns.reset()
         await self._send(event("input_audio_buffer.cleared"))
@@ -328,13 +348,28 @@ class LiveSession:
         item = user_item(item_id)
         await self._send(event("conversation.item.added", previous_item_id=previous, item=item))
         await self._send(event("conversation.item.done", previous_item_id=previous, item=item))
+        guess, self._guess = self._guess, None
         if self.config.input.transcription is not None:
             turn = audio.to_engine_rate(pcm, self._rate)
-            self._spawn(self._final(item_id, turn, sent))
+            self._spawn(self._final(item_id, turn, sent, guess))
+        elif guess is not None:
+            guess.cancel()
 
-    async def _final(self, item_id: str, pcm: np.ndarray, sent: str) -> None:
+    def _start_guess(self) -> asyncio.Future[str] | None:
+        """The final decode of the turn so far, started now (see SPECULATE_FRAMES)."""
+        if self.config.input.transcription is None:
+            return None
+        turn = audio.to_engine_rate(np.concatenate(self._buffer), self._rate)
+        return asyncio.ensure_future(self._lane.run(FINAL, lambda: self._transcribe(turn)))
+
+    async def _final(
+        self, item_id: str, pcm: np.ndarray, sent: str, guess: asyncio.Future[str] | None
+    ) -> None:
         try:
-            text = await self._lane.run(FINAL, lambda: self._transcribe(pcm))
+            if guess is not None:  # decoded at the pause that ended the turn
+                text = await guess
+            else:
+                text = await self._lane.run(FINAL, lambda: self._transcribe(pcm))
         except AudiosvcError as exc:
             await self._send(
                 event(
@@ -399,7 +434,13 @@ class LiveSession:
 
     def _transcribe(self, pcm: np.ndarray) -> str:
         t = self.config.input.transcription
-        return transcribe_turn(pcm, self.settings, self.config.language, t.prompt if t else None)
+        return transcribe_turn(
+            pcm,
+            self.settings,
+            self.config.language,
+            t.prompt if t else None,
+            found_by_vad=self._turns is not None,
+        )
 
     # --- tasks -------------------------------------------------------------------------
 
@@ -415,6 +456,8 @@ class LiveSession:
 
     async def close(self) -> None:
         """Stop everything the session started (its queued engine calls are dropped)."""
+        if self._guess is not None:
+            self._guess.cancel()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

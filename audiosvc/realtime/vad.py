@@ -82,6 +82,11 @@ class TurnDetector:
             return ("stopped", now)
         return None
 
+    @property
+    def quiet_frames(self) -> int:
+        """Frames in a row below the lower threshold in the turn being spoken (0 if none)."""
+        return self._quiet if self.speaking else 0
+
     def reset(self) -> None:
         """Forget a turn in progress (the buffer was cleared or committed by the client)."""
         self.speaking, self._run, self._quiet = False, 0, 0

@@ -61,20 +61,26 @@ def _append_all(conn: Any, data: bytes, step: int) -> None:
 
 
 def _until_transcribed(conn: Any) -> list[Any]:
-    """Events until every committed turn has its final transcript (or failed)."""
+    """Events until every turn of the audio sent has its final transcript. A clear sent
+    after the audio marks its end: events come in order, so every turn of the audio has
+    been committed once ``cleared`` arrives."""
+    conn.input_audio_buffer.clear()
     seen: list[Any] = []
     committed = finished = 0
+    cleared = False
     for ev in conn:
         seen.append(ev)
         if ev.type == "input_audio_buffer.committed":
             committed += 1
+        elif ev.type == "input_audio_buffer.cleared":
+            cleared = True
         elif ev.type.startswith("conversation.item.input_audio_transcription.") and (
             ev.type.endswith((".completed", ".failed"))
         ):
             finished += 1
         elif ev.type == "error":
             raise AssertionError(ev.error.message)
-        if committed and finished == committed and seen[-1].type.endswith(".completed"):
+        if cleared and finished == committed:
             break
     return seen
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import selectors
@@ -15,8 +16,12 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from openai import OpenAI
 
+from audiosvc.media import decode
+from audiosvc.realtime.audio import from_engine_rate
 from audiosvc.redis_server import free_port
+from tests.measures import wer
 from tests.service.conftest import SAMPLES
 from tests.service.harness import wait_until_done
 
@@ -32,6 +37,22 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
         if sel.select(timeout=deadline - time.monotonic()):
             return proc.stdout.readline()
     raise TimeoutError("no line from audiosvc serve")
+
+
+def _live(url: str) -> None:
+    pcm = decode(SAMPLES / "short.wav").pcm
+    sdk = OpenAI(api_key="unused", base_url=f"{url}/openai/v1")
+    with sdk.realtime.connect(extra_query={"intent": "transcription"}) as conn:
+        conn.session.update(session={"type": "transcription", "audio": {"input": {
+            "transcription": {"language": "en"}, "turn_detection": None}}})  # fmt: skip
+        data = from_engine_rate(pcm, "audio/pcm")
+        conn.input_audio_buffer.append(audio=base64.b64encode(data).decode())
+        conn.input_audio_buffer.commit()
+        for event in conn:
+            assert event.type != "error", event
+            if event.type == "conversation.item.input_audio_transcription.completed":
+                assert wer((SAMPLES / "short.txt").read_text(), event.transcript) <= 0.1  # 0.0
+                return
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -90,6 +111,8 @@ def test_serve_runs_everything_and_a_signal_stops_it(tmp_path: Path, stop: int) 
             assert wait_until_done(client, job["id"])["status"] == "succeeded"
             page = client.get("/")  # the printed address is the web app
             assert page.status_code == 200 and "<title>" in page.text
+        if stop == signal.SIGINT:  # live transcription, as the openai SDK does it, once
+            _live(m.group(1))
         proc.send_signal(stop)
         assert proc.wait(60) == 0
         for child in children:  # the worker, its pool and redis are gone too
