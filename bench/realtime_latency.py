@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, SAMPLES, table
+from _common import ROOT, SAMPLES, table, wer
 
 sys.path.insert(0, str(ROOT))
 
@@ -99,7 +99,7 @@ def session(url: str, data: bytes, out: dict[str, Any], bot: bool = False) -> No
     out["sent_at"], out["events"] = sent_at, events
 
 
-def measure(run: dict[str, Any], words: list[tuple[str, float]]) -> dict[str, list[float]]:
+def measure(run: dict[str, Any], words: list[tuple[str, float]]) -> dict[str, list[Any]]:
     sent_at, events = run["sent_at"], run["events"]
 
     def sent(ms: float) -> float:
@@ -128,7 +128,8 @@ def measure(run: dict[str, Any], words: list[tuple[str, float]]) -> dict[str, li
                         lags.append(t - sent(words[j][1] * 1000))
                         pointer = j + 1
                         break
-    return {"final": finals, "lag": lags, "first_audio": first_audio}
+    text = " ".join(e["transcript"] for _, e in events if e["type"].endswith("completed"))
+    return {"final": finals, "lag": lags, "first_audio": first_audio, "text": [text]}
 
 
 def turns_apart(pcm: np.ndarray, count: int = 8) -> bytes:
@@ -161,7 +162,9 @@ def main() -> None:
         words = offline_words(pcm, settings)
         api = Api(settings).start()
         url = f"ws://127.0.0.1:{api.port}/openai/v1/realtime"
-        results: dict[int, dict[str, list[float]]] = {}
+        results: dict[int, dict[str, list[Any]]] = {}
+        reference = (SAMPLES / "conversation.txt").read_text()
+        reference = " ".join(line.partition(":")[2] for line in reference.splitlines())
         try:
             session(url, data[: 48000 * 5], {})  # warm-up: the model loads
             for n in args.sessions:
@@ -173,9 +176,12 @@ def main() -> None:
                     t.start()
                 for t in threads:
                     t.join()
-                merged: dict[str, list[float]] = {"final": [], "lag": [], "first_audio": []}
+                merged: dict[str, list[Any]] = {"final": [], "lag": [], "first_audio": []}
+                merged["wer"] = []
                 for run in runs:
-                    for key, values in measure(run, words).items():
+                    got = measure(run, words)
+                    merged["wer"].append(wer(reference, got.pop("text")[0]))
+                    for key, values in got.items():
                         merged[key] += values
                 results[n] = merged
             bot: dict[str, Any] = {}
@@ -186,7 +192,7 @@ def main() -> None:
             redis.stop()
     base = pct(results[args.sessions[0]]["final"], 95)
     rows = [["sessions", "turns", "speech end to final, p50 / p95 ms", "p95 vs 1 session",
-             "partial lag p50 / p95 ms", "partial words"]]  # fmt: skip
+             "partial lag p50 / p95 ms", "partial words", "WER"]]  # fmt: skip
     for n, r in results.items():
         f, lag = r["final"], r["lag"]
         rows.append(
@@ -197,6 +203,7 @@ def main() -> None:
                 f"{pct(f, 95) / base:.2f}x",
                 f"{pct(lag, 50) * 1000:.0f} / {pct(lag, 95) * 1000:.0f}",
                 str(len(lag)),
+                f"{100 * max(r['wer']):.1f}%",
             ]
         )
     print(table(rows))

@@ -115,3 +115,12 @@ def test_a_session_update_changes_only_what_it_names() -> None:
         with pytest.raises(ProtocolError) as err:
             updated(s, bad)
         assert err.value.param == param
+
+
+def test_a_decoding_loop_is_told_from_speech() -> None:
+    from audiosvc.providers.local import repeats
+
+    assert repeats("Great. Thank you all. Great. Thank you all. Great.")
+    assert repeats("is there anything else is there anything else")
+    assert not repeats("No, I think we are done for today.")
+    assert not repeats("very very good")  # one word twice is speech

@@ -73,7 +73,7 @@ class LocalProvider:
         if options.live and not options.word_timestamps and clip.duration <= _FITTED_MAX_SECONDS:
             fitted = _fitted(model, clip, options, task)
             s = self.settings
-            if all(
+            if not repeats(fitted.text) and all(
                 seg.compression_ratio <= s.compression_ratio_threshold
                 and seg.avg_logprob >= s.logprob_threshold
                 for seg in fitted.segments
@@ -123,7 +123,21 @@ class LocalProvider:
 # Measured on these 2 cores (tiny.en, a 5 s turn): the encoder takes 0.55 s over Whisper's
 # 30 s window, 0.065 s over a 10 s context, and the text is the same.
 _FITTED_MAX_SECONDS = 28.0
+# Shorter contexts made greedy decoding loop on 1 s turns ("Great. Thank you all. Great.
+# Thank you all...": 1 of the 17 turns of conversation.flac at 6 s, none at 10 s).
+_FITTED_MIN_SECONDS = 10
 _FRAMES_PER_SECOND = 100
+
+
+def repeats(text: str, min_words: int = 2) -> bool:
+    """Whether ``text`` says a phrase of ``min_words`` or more words twice in a row: how a
+    decoding loop shows in a short text, before its compression ratio gives it away."""
+    w = text.lower().split()
+    return any(
+        w[i : i + n] == w[i + n : i + 2 * n]
+        for n in range(min_words, len(w) // 2 + 1)
+        for i in range(len(w) - 2 * n + 1)
+    )
 
 
 def _fitted(
@@ -133,14 +147,15 @@ def _fitted(
     task: Task,
 ) -> Transcript:
     """One short clip in one decode, with Whisper's audio context fitted to it: the clip plus
-    at least a second of silence, in whole seconds, instead of the 30 s window faster-whisper
-    pads every input to. Greedy decoding at temperature 0 (beam 5 took 0.49 s on a 5 s turn
-    here, greedy 0.25 s, same text), no timestamps; the segment carries Whisper's own
-    reliability figures, so the pipeline's filters apply as to any chunk."""
+    at least a second of silence, in whole seconds and at least 10 s, instead of the 30 s
+    window faster-whisper pads every input to. Greedy decoding at temperature 0 (beam 5
+    took 0.49 s on a 5 s turn here, greedy 0.25 s, same text), no timestamps; the segment
+    carries Whisper's own reliability figures, so the pipeline's filters apply as to any
+    chunk."""
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
-    seconds = int(clip.duration) + 2
+    seconds = max(_FITTED_MIN_SECONDS, int(clip.duration) + 2)
     audio = np.zeros(seconds * SAMPLE_RATE, np.float32)
     audio[: len(clip.pcm)] = clip.pcm.astype(np.float32) / 32768.0
     features = model.feature_extractor(audio)[:, : seconds * _FRAMES_PER_SECOND]
