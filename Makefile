@@ -105,7 +105,7 @@ test-latest: $(STAMP)
 bench: $(STAMP)
 	cd bench && for s in pipeline_vs_raw batched_engine long_job chunk_throughput memory \
 		service_vs_cli lanes remote_parallel api_memory concurrent_jobs voicebot_latency \
-		diarization webapp; do \
+		diarization webapp realtime_latency; do \
 		../$(BIN)/python $$s.py || exit 1; done
 
 samples: $(STAMP)

@@ -7,8 +7,9 @@ silence window) on the local engine, 2 cores.
   the silence window, sent at real-time pace) to the turn's ``completed`` event.
 * Partial lag: from the moment a word's audio had been sent to the delta that carries it.
   Word times come from the same engine run offline on the file, with word timestamps.
-* Sessions at once: the same with N simultaneous sessions; the table shows when p95 stays
-  within 2x a single session's (the target).
+* Sessions at once: the same with N simultaneous sessions, each starting 1.3 s after the
+  last (the same file in lockstep would end every turn at the same instant); the table
+  shows when p95 stays within 2x a single session's (the target).
 * A voice-bot session on the same stream (no chat endpoint: it reads each turn back): from
   the end of speech, as above, to the first audio byte of the answer.
 
@@ -61,9 +62,12 @@ def offline_words(pcm: np.ndarray, settings: Settings) -> list[tuple[str, float]
     return [(w.word.strip(), w.end) for w in result.words]
 
 
-def session(url: str, data: bytes, out: dict[str, Any], bot: bool = False) -> None:
-    """Stream ``data`` at real-time pace; record when each stream position was sent and
-    when each event arrived."""
+def session(
+    url: str, data: bytes, out: dict[str, Any], bot: bool = False, delay: float = 0.0
+) -> None:
+    """Stream ``data`` at real-time pace after ``delay`` seconds; record when each stream
+    position was sent and when each event arrived."""
+    time.sleep(delay)
     sent_at: list[float] = []  # wall time at which each 100 ms step had been sent
     events: list[tuple[float, dict[str, Any]]] = []
     query = "model=audiosvc-voice" if bot else "intent=transcription"

@@ -35,6 +35,13 @@ class EngineLane:
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-engine")
+        self._running = 0
+
+    @property
+    def idle(self) -> bool:
+        """Nothing running or waiting: a partial decode now delays no one."""
+        with self._lock:
+            return not self._heap and not self._running
 
     async def run(self, priority: int, fn: Callable[[], T]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -46,12 +53,16 @@ class EngineLane:
     def _turn(self) -> None:
         with self._lock:
             _, _, fn, future = heapq.heappop(self._heap)
-        if future.cancelled():  # its session is gone
-            return
+            if future.cancelled():  # its session is gone
+                return
+            self._running += 1
         try:
             outcome: tuple[Any, BaseException | None] = (fn(), None)
         except BaseException as exc:  # handed to the session, which reports it
             outcome = (None, exc)
+        finally:
+            with self._lock:
+                self._running -= 1
         with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits
             future.get_loop().call_soon_threadsafe(_settle, future, *outcome)
 

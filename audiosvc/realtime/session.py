@@ -232,6 +232,7 @@ class LiveSession:
                 and self._guess is None  # in a pause: the final decode may be running
                 and self._stream_ms >= self._partial_due
                 and not self._partial_busy
+                and self._lane.idle  # other sessions' turns first: partials fill gaps only
             ):
                 self._partial_due = self._stream_ms + int(
                     self.settings.realtime_partial_seconds * 1000
