@@ -169,8 +169,10 @@ async function startSession({ withBot, language, turns, heard, onState, onError 
       case "response.done": {
         const li = turnFor(botTurns, ev.response.id, "Bot", "bot");
         li.classList.replace("partial", "final");
-        if (ev.response.status === "cancelled") li.append(h("span", { class: "muted" }, " (interrupted)"));
-        else announce(li.querySelector(".said").textContent);
+        const said = li.querySelector(".said").textContent;
+        if (ev.response.status === "cancelled" && !said) li.remove(); // cut off before a word
+        else if (ev.response.status === "cancelled") li.append(h("span", { class: "muted" }, " (interrupted)"));
+        else announce(said);
         break;
       }
       case "error":
