@@ -146,20 +146,19 @@ class LiveSession:
         await handler(self, message)
 
     async def _update(self, message: dict[str, Any]) -> None:
-        before = self.config
-        self.config = updated(self.config, message.get("session"))
-        if (
-            self.config.input.format != before.input.format
-            or self.config.input.turn_detection != before.input.turn_detection
-        ):
-            if self._buffered:
-                raise_later = ProtocolError(
-                    "the audio format or turn detection changes only with an empty buffer: "
-                    "commit or clear it first",
-                    param="session.audio.input",
-                )
-                self.config = before
-                raise raise_later
+        config = updated(self.config, message.get("session"))
+        restream = (
+            config.input.format != self.config.input.format
+            or config.input.turn_detection != self.config.input.turn_detection
+        )
+        if restream and self._buffered:
+            raise ProtocolError(
+                "the audio format or turn detection changes only with an empty buffer: "
+                "commit or clear it first",
+                param="session.audio.input",
+            )
+        self.config = config
+        if restream:
             self._new_stream()
         await self._send(event("session.updated", session=self.config.shown()))
 

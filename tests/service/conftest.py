@@ -12,9 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from audiosvc.redis_server import EmbeddedRedis
 from audiosvc.settings import Settings
+from tests.browser import launch
 from tests.groq_server import CHAT_MODELS, DEFAULT_API_KEY, GroqServer
 from tests.localhttp import serving
 from tests.service.harness import Api, Worker
@@ -89,6 +91,16 @@ def groq_worker(worker: Worker, service_settings: Settings, tmp_path: Path) -> I
         finally:
             remote.stop()
             worker.start()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium (tests.browser), one per test module; test_web_live has its own,
+    with a fake microphone."""
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,11 @@ import httpx
 import numpy as np
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from audiosvc.media import decode
 from audiosvc.settings import Settings
-from tests.browser import PHONE, Watched, launch, watched_page
+from tests.browser import PHONE, Watched, watched_page
 from tests.measures import reference_turns, speaker_word_accuracy
 from tests.service.harness import Api, Worker
 
@@ -30,14 +30,6 @@ CONVERSATION = SAMPLES / "conversation.flac"
 TURNS = reference_turns(SAMPLES / "conversation.txt")
 LINE_CHARS = 32  # asked for in the form: every cue line of the job keeps to it
 JOB_SECONDS = 240.0  # the longest wait for a job in these tests
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -18,23 +18,14 @@ import srt
 import webvtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from audiosvc.api.routers.jobs import _sse
 from audiosvc.formats import render
 from audiosvc.names import attachment
 from audiosvc.subtitles import SubtitleLimits
 from audiosvc.transcript import Segment, Transcript, Word
-from tests.browser import launch
 from tests.service.harness import Api
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

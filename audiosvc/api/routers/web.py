@@ -3,6 +3,7 @@ page needs to know about this service before it asks for anything else."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +71,17 @@ async def config(svc: ServicesDep) -> dict[str, Any]:
 # "API docs by Redocly" link's logo (an <img> that is dropped when it fails to load).
 _REDOC_JS = Path(fastapi_offline.__file__).parent / "static" / "redoc.standalone.js"
 _REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
-_redoc: list[bytes] = []
+
+
+@functools.cache
+def _redoc_without_logo() -> bytes:
+    return _REDOC_JS.read_bytes().replace(_REDOC_LOGO, b"")
 
 
 @router.get("/docs-offline/redoc.standalone.js", include_in_schema=False)
 async def redoc_script() -> Response:
-    if not _redoc:
-        _redoc.append(_REDOC_JS.read_bytes().replace(_REDOC_LOGO, b""))
     return Response(
-        _redoc[0],
+        _redoc_without_logo(),
         media_type="text/javascript",
         headers={"Cache-Control": "public, max-age=86400"},
     )
