@@ -27,6 +27,7 @@ from audiosvc.quality import Thresholds, drop_unreliable, speech_regions
 from audiosvc.settings import Settings
 from audiosvc.stitching import ChunkTranscript, stitch
 from audiosvc.transcript import Transcript, output_language
+from audiosvc.word_times import speech_frames, with_placed_words
 
 if TYPE_CHECKING:  # scipy and onnxruntime load only where speakers are found
     from audiosvc.speakers.clustering import SpeakerCount
@@ -66,8 +67,8 @@ def transcribe_chunk(
     *,
     speech_gate: bool = True,
 ) -> Transcript:
-    """One provider call for one chunk, with hallucinated segments dropped. A chunk without
-    speech is not sent at all (no cost, no invented text)."""
+    """One provider call for one chunk, with hallucinated segments dropped and words over
+    their own sound. A chunk without speech is not sent at all (no cost, no invented text)."""
     regions = speech_regions(clip.pcm) if speech_gate else None
     if regions == []:
         return Transcript(
@@ -81,7 +82,12 @@ def transcribe_chunk(
         result = provider.translate(clip, options)
     else:
         result = provider.transcribe(clip, options)
-    return drop_unreliable(result, thresholds, regions)
+    result = drop_unreliable(result, thresholds, regions)
+    if not any(s.words for s in result.segments):
+        return result
+    # Every provider's words, the local engine's too, are put over their own sound.
+    placed = with_placed_words(result.segments, speech_frames(clip.pcm), 0.0, clip.duration)
+    return result.model_copy(update={"segments": placed})
 
 
 def run_chunk(

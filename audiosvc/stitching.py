@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from audiosvc.chunking import SAMPLE_RATE, ChunkPlan
 from audiosvc.transcript import Segment, Task, Transcript, Word, join_words
+from audiosvc.word_times import EPSILON, with_placed_words
 
 # How far outside the overlap a word may be (timestamps are imprecise) and still be aligned.
 _SLACK = 0.5
@@ -229,24 +230,15 @@ def _clamp(value: float, lo: float, hi: float) -> float:
 
 
 def _make_monotonic(segments: list[Segment], duration: float) -> list[Segment]:
-    """Renumber and clamp into [0, duration] with non-decreasing, non-overlapping times."""
+    """Renumber and clamp into [0, duration] with non-decreasing, non-overlapping times; words
+    in order, none overlapping the next, and each with a duration (a seam or the clamp can
+    leave a word none: it shares its neighbours' time)."""
     out: list[Segment] = []
     prev_end = 0.0
-    word_t = 0.0
-    for i, seg in enumerate(segments):
+    for i, seg in enumerate(with_placed_words(segments, None, 0.0, duration, min_duration=EPSILON)):
         start = _clamp(max(seg.start, prev_end), 0.0, duration)
         end = _clamp(max(seg.end, start), start, duration)
-        words = None
-        if seg.words is not None:
-            words = []
-            for w in seg.words:
-                ws = _clamp(max(w.start, word_t, start), 0.0, duration)
-                we = _clamp(max(w.end, ws), ws, duration)
-                words.append(Word(word=w.word, start=ws, end=we))
-                word_t = ws
-            if words:
-                end = max(end, words[-1].end)
-        out.append(seg.model_copy(update={"id": i, "start": start, "end": end, "words": words}))
+        out.append(seg.model_copy(update={"id": i, "start": start, "end": end}))
         prev_end = end
     return out
 

@@ -21,6 +21,7 @@ import os
 import re
 
 import jiwer
+import numpy as np
 
 # Function words carry no evidence that a passage was heard or translated; leaving them out
 # keeps "the", "de" and "a" from counting as recovered content.
@@ -42,6 +43,51 @@ def record(measure: str, value: float) -> float:
     test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
     MEASURED.append((test, measure, value))
     return value
+
+
+def _frame_dbfs(pcm: np.ndarray) -> np.ndarray:
+    """The level of each 20 ms frame of ``pcm`` (16 kHz int16), every 10 ms."""
+    x = pcm.astype(np.float64) / 32768
+    n = max(0, (len(x) - 320) // 160 + 1)
+    power = np.array([np.mean(x[i * 160 : i * 160 + 320] ** 2) for i in range(n)])
+    return 10 * np.log10(power + 1e-12)
+
+
+def pauses(pcm: np.ndarray, seconds: float = 0.5, dbfs: float = -50.0) -> list[tuple[float, float]]:
+    """Runs of at least ``seconds`` whose frames are all under ``dbfs``: the samples' pauses,
+    digital silence or a quiet noise floor."""
+    quiet = np.concatenate([[False], _frame_dbfs(pcm) < dbfs, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(int)))
+    runs = [(a / 100, b / 100) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return [(a, b) for a, b in runs if b - a >= seconds]
+
+
+def utterance_edge_errors(
+    words: list[tuple[float, float]], pcm: np.ndarray, dbfs: float = -50.0
+) -> tuple[float, float]:
+    """How far the first word of each utterance starts from its sound's onset, and the last
+    ends from its offset (medians, seconds). An utterance is the sound between two
+    :func:`pauses`, from its first frame at ``dbfs`` or over to its last."""
+    db = _frame_dbfs(pcm)
+    starts, ends, edge = [], [], 0.0
+    duration = len(pcm) / 16000
+    for a, b in [*pauses(pcm, dbfs=dbfs), (duration, duration)]:
+        loud = np.flatnonzero(db[int(edge * 100) : int(a * 100)] >= dbfs)
+        if len(loud):
+            onset, offset = edge + loud[0] / 100, edge + (loud[-1] + 1) / 100
+            inside = [w for w in words if onset - 0.25 <= (w[0] + w[1]) / 2 <= offset + 0.25]
+            if inside:
+                starts.append(abs(inside[0][0] - onset))
+                ends.append(abs(inside[-1][1] - offset))
+        edge = b
+    return float(np.median(starts)), float(np.median(ends))
+
+
+def rms_dbfs(pcm: np.ndarray, start: float, end: float) -> float:
+    """The RMS level of ``pcm`` (16 kHz int16) from ``start`` to ``end`` seconds."""
+    a = int(start * 16000)
+    piece = pcm[a : max(int(end * 16000), a + 1)].astype(np.float64) / 32768
+    return float(20 * np.log10(np.sqrt(np.mean(piece**2)) + 1e-12))
 
 
 def normalize(text: str) -> str:
