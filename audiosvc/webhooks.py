@@ -62,7 +62,7 @@ def verify(
         return False
     if abs((time.time() if now is None else now) - ts) > tolerance:
         return False
-    return hmac.compare_digest(given, sign(body, secret, ts))
+    return hmac.compare_digest(given.encode(), sign(body, secret, ts).encode())
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ def test_signature_verifies_only_with_the_right_secret_fresh_and_untampered() ->
     assert not webhooks.verify(body + b" ", headers, "s3cret", now=1_000_100)
     assert not webhooks.verify(body, headers, "s3cret", now=1_000_000 + 301)  # replayed late
     assert not webhooks.verify(body, {}, "s3cret")
+    forged = {**headers, webhooks.SIGNATURE_HEADER: "sha256=\u00fd\u00ea"}  # not ASCII
+    assert not webhooks.verify(body, forged, "s3cret", now=1_000_100)
 
 
 @pytest.fixture
