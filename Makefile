@@ -27,7 +27,7 @@ export HF_HUB_OFFLINE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_CONFIG := 1
 
-.PHONY: run demo test lint pytest browser fuzz bench samples lock test-latest clean
+.PHONY: run demo test lint pytest browser fuzz test-cpus bench samples lock test-latest clean
 
 # --compile-bytecode: as pip does, so no first run compiles (and warns about) a dependency's
 # source: pydub's invalid escapes print SyntaxWarnings on Python 3.12+ otherwise.
@@ -76,6 +76,14 @@ test: lint pytest
 fuzz: $(STAMP)
 	AUDIOSVC_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/service/test_fuzz.py
 
+# The model-output tests (WER, recall, DER, words over sound, speaker accuracy) once for each
+# set of instruction sets CTranslate2, oneDNN, OpenBLAS and numpy can be forced to here, with
+# each measure's lowest and highest (tests/cpu_spread.py; about an hour on 2 cores). Run it
+# before changing a bound, and set the bound with margin over all of them. `make test-cpus
+# SETS="native oldest"` runs some of the sets.
+test-cpus: $(STAMP) browser
+	$(BIN)/python tests/cpu_spread.py $(SETS)
+
 # Refresh the lock on purpose, in a commit of its own: run `make test-latest` first, since it
 # tries exactly what this would pin.
 lock: $(STAMP)
@@ -103,7 +111,7 @@ test-latest: $(STAMP)
 		--deselect tests/test_lock.py::test_the_venv_holds_exactly_the_lock
 
 bench: $(STAMP)
-	cd bench && for s in pipeline_vs_raw batched_engine long_job chunk_throughput memory \
+	cd bench && for s in word_times pipeline_vs_raw batched_engine long_job chunk_throughput memory \
 		service_vs_cli lanes remote_parallel api_memory concurrent_jobs voicebot_latency \
 		diarization webapp realtime_latency; do \
 		../$(BIN)/python $$s.py || exit 1; done

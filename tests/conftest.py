@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -74,10 +75,27 @@ def meeting_text() -> str:
     return (SAMPLES / "meeting.txt").read_text()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests in a module that uses :mod:`tests.measures` are marked ``measured``: the
+    model-output tests that ``make test-cpus`` reruns under every instruction set."""
+    measured = pytest.mark.measured
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and any(
+            getattr(v, "__module__", None) == "tests.measures" for v in vars(module).values()
+        ):
+            item.add_marker(measured)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The model-output measures this run took, beside which the tests' bounds are set."""
+    """The model-output measures this run took, beside which the tests' bounds are set;
+    also written as JSON lines to the file ``MEASURES_OUT`` names, for ``make test-cpus``."""
     if not MEASURED:
         return
     terminalreporter.section("model output measured")
     for test, measure, value in MEASURED:
         terminalreporter.write_line(f"{measure:>8} {value:6.3f}  {test}")
+    if out := os.environ.get("MEASURES_OUT"):
+        with open(out, "a", encoding="utf-8") as f:
+            for test, measure, value in MEASURED:
+                f.write(json.dumps({"test": test, "measure": measure, "value": value}) + "\n")
