@@ -3,7 +3,8 @@ on the same file, in the same run. Target: the service in at most 0.6x the raw e
 time, at a WER no worse than the raw engine's.
 
 The file: the meeting sample, --copies times (4: 14.5 minutes) with 2 s of silence between
-copies, encoded as m4a; its reference is the sample's text as often. The model is the
+copies, encoded as m4a; its reference is the sample's text as often. With --real MINUTES, a
+real voice instead: Asterisk's English prompts (see ``build_real``). The model is the
 service's default for English (tiny.en), language "en", beam 5, text only (no words).
 
 * raw: faster-whisper's sequential engine (``WhisperModel.transcribe``) on the whole file in
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -45,6 +47,41 @@ def build(copies: int, directory: Path) -> tuple[Path, str]:
     path.write_bytes(encode_audio(np.concatenate(parts), SAMPLE_RATE, "m4a"))
     reference = " ".join([(SAMPLES / "meeting.txt").read_text()] * copies)
     return path, reference
+
+
+PROMPTS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+PROMPT_TEXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+
+
+def build_real(minutes: float, directory: Path) -> tuple[Path, str]:
+    """A real voice: Asterisk's English prompts (Allison Smith, CC-BY-SA-3.0; Debian's
+    asterisk-core-sounds-en-wav, 8 kHz), in the order of their text file, 0.6 s apart, to
+    ``minutes``, as m4a; the reference is their text. A phone system's prompts say the same
+    things over and over ("please enter your ... followed by the pound key"), as people in a
+    meeting do, which the samples made by the project never do."""
+    import gzip
+
+    if not PROMPTS.is_dir():
+        raise SystemExit("apt-get install asterisk-core-sounds-en-wav (the --real recording)")
+    gap = np.zeros(int(0.6 * SAMPLE_RATE), dtype=np.int16)
+    parts, texts, samples = [], [], 0
+    with gzip.open(PROMPT_TEXT, "rt", encoding="utf-8") as f:
+        lines = f.readlines()
+    for line in lines:
+        name, sep, text = line.partition(":")
+        wav = PROMPTS / f"{name.strip()}.wav"
+        if not sep or line.startswith(";") or not wav.is_file() or not text.strip():
+            continue
+        pcm = decode(wav).pcm
+        parts += [pcm, gap]
+        # "[this is a simple beep tone]", "<beep ascending>": sounds described, not said.
+        texts.append(re.sub(r"\[[^]]*\]|<[^>]*>", " ", text).strip())
+        samples += len(pcm) + len(gap)
+        if samples >= minutes * 60 * SAMPLE_RATE:
+            break
+    path = directory / f"prompts-{minutes:g}min.m4a"
+    path.write_bytes(encode_audio(np.concatenate(parts), SAMPLE_RATE, "m4a"))
+    return path, " ".join(texts)
 
 
 Run = Callable[[], tuple[str, float]]
@@ -92,13 +129,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="rounds (default 2)")
     parser.add_argument("--batch", default="1,2", help="batch worker processes to try")
     parser.add_argument("--quick", action="store_true", help="one copy, one round")
+    parser.add_argument(
+        "--real", type=float, metavar="MINUTES", help="a real voice instead (see build_real)"
+    )
     args = parser.parse_args()
     copies, runs = (1, 1) if args.quick else (args.copies, args.runs)
     cores = os.cpu_count() or 1
     wall: dict[str, list[float]] = {}
     errors: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        path, reference = build(copies, Path(tmp))
+        if args.real:
+            path, reference = build_real(args.real, Path(tmp))
+        else:
+            path, reference = build(copies, Path(tmp))
         warmup = Path(tmp) / "warmup.m4a"  # 130 s: three batch chunks
         pcm = decode(SAMPLES / "meeting.m4a").pcm[: 130 * SAMPLE_RATE]
         warmup.write_bytes(encode_audio(pcm, SAMPLE_RATE, "m4a"))
@@ -123,7 +166,8 @@ def main() -> None:
                 f"{median(errors[name]):.2f}",
             ]
         )
-    print(f"meeting sample x {copies}, model {MODEL}, {cores} cores, {runs} rounds, medians")
+    what = f"Asterisk's prompts, {args.real:g} min" if args.real else f"meeting sample x {copies}"
+    print(f"{what}, model {MODEL}, {cores} cores, {runs} rounds, medians")
     print(table(rows))
     print("target: the service at most 0.60x raw, WER no worse than raw")
 

@@ -90,9 +90,14 @@ def rms_dbfs(pcm: np.ndarray, start: float, end: float) -> float:
     return float(20 * np.log10(np.sqrt(np.mean(piece**2)) + 1e-12))
 
 
+_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
 def normalize(text: str) -> str:
-    """Lower case, punctuation to spaces (apostrophes kept), single spaces."""
-    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).replace("_", " ").split())
+    """Lower case, punctuation to spaces (apostrophes kept), single spaces, a lone digit as
+    its word (Whisper writes "5" on one CPU and "five" on another)."""
+    words = re.sub(r"[^\w' ]+", " ", text.lower()).replace("_", " ").split()
+    return " ".join(_DIGITS[int(w)] if len(w) == 1 and w.isdigit() else w for w in words)
 
 
 def wer(reference: str, hypothesis: str) -> float:
