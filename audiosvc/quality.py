@@ -9,9 +9,9 @@ gates apply to every provider's output:
   dropped;
 * Groq's documented signals: a segment is silent when ``no_speech_prob`` is high *and*
   ``avg_logprob`` low; segments of punctuation alone are dropped too;
-* repetition loops, judged on each segment's own text: its compression ratio above 2.4
-  (Whisper's fallback to higher temperatures has already retried the window). Whisper's
-  ``compression_ratio`` is
+* repetition loops: a segment whose window's ``compression_ratio`` and its own text's are
+  both above 2.4 (Whisper's fallback to higher temperatures has already retried the window).
+  Whisper's ``compression_ratio`` is
   the whole 30 s window's, given to each of its segments: on real speech that repeats
   itself (a phone system's prompts, "users will join the conference" beside "the conference
   will begin"), every segment of such a window read as a loop and was dropped, 12% WER on
@@ -75,7 +75,8 @@ def is_unreliable(segment: Segment, t: Thresholds, regions: Regions | None = Non
     if not _HAS_WORD.search(segment.text):
         return True
     silent = segment.no_speech_prob > t.no_speech and segment.avg_logprob < t.logprob
-    looped = compression_ratio(segment.text) > t.compression_ratio
+    # The window's ratio says a loop happened in it; the segment's own, whether it is this one.
+    looped = min(segment.compression_ratio, compression_ratio(segment.text)) > t.compression_ratio
     outside = regions is not None and _speech_overlap(segment, regions) < t.min_speech_overlap
     return silent or looped or outside
 

@@ -34,5 +34,15 @@ def test_speech_that_repeats_itself_is_kept_though_its_window_compresses_well() 
 def test_a_segment_that_loops_is_dropped() -> None:
     loop = "I will send the notes. " * 12
     assert compression_ratio(loop) > 2.4
-    kept = drop_unreliable(_transcript("Good morning.", loop, "Thank you."), Thresholds())
+    said = _transcript("Good morning.", loop, "Thank you.", window_ratio=3.5)
+    kept = drop_unreliable(said, Thresholds())
     assert [s.text.strip() for s in kept.segments] == ["Good morning.", "Thank you."]
+
+
+def test_text_that_compresses_well_in_a_window_that_does_not_is_kept() -> None:
+    """A provider's segment whose own ratio says nothing of a loop (the test server's
+    "tone1 tone2 ..." compresses well as text) is kept."""
+    tones = " ".join(f"tone{i}" for i in range(1, 40))
+    assert compression_ratio(tones) > 2.4
+    kept = drop_unreliable(_transcript(tones, window_ratio=1.1), Thresholds())
+    assert [s.text.strip() for s in kept.segments] == [tones]
