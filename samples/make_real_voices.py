@@ -1,5 +1,5 @@
 """Make ``samples/real_voices.flac``: real people's voices, for word times that hold on real
-speech (``real_voices.txt`` is what they say, a line per recording).
+speech; ``real_voices.tsv`` says where each recording lies in it (seconds) and what it says.
 
 The recordings are Codec 2's test recordings of real speakers (Debian's ``codec2-examples``,
 ``/usr/share/codec2/wav``; LGPL-2.1, as Codec 2): several speakers, men and women, 8 kHz
@@ -63,14 +63,17 @@ def main() -> None:
         return rng.normal(0, noise_rms, int(seconds * RATE))
 
     parts = [floor(EDGE_S)]
-    for k, (name, _) in enumerate(RECORDINGS):
+    rows = []
+    for k, (name, text) in enumerate(RECORDINGS):
         if k:
             parts.append(floor(rng.uniform(*GAP_S)))
+        start = sum(map(len, parts)) / RATE
         parts.append(decode(SOURCE / f"{name}.wav").pcm.astype(np.float64))
+        rows.append(f"{start:.3f}\t{start + len(parts[-1]) / RATE:.3f}\t{name}\t{text}")
     parts.append(floor(EDGE_S))
     pcm = np.clip(np.concatenate(parts), -32768, 32767).astype(np.int16)
     (HERE / "real_voices.flac").write_bytes(encode_audio(pcm, RATE, "flac"))
-    (HERE / "real_voices.txt").write_text("\n".join(text for _, text in RECORDINGS) + "\n")
+    (HERE / "real_voices.tsv").write_text("start\tend\trecording\ttext\n" + "\n".join(rows) + "\n")
     print(f"real_voices.flac: {len(pcm) / RATE:.2f} s, {len(RECORDINGS)} recordings")
 
 

@@ -395,7 +395,8 @@ speakers (Debian's `codec2-examples`, `/usr/share/codec2/wav`, LGPL-2.1 as Codec
 `hts1a`, `forig`, `mmt1`, `big_dog`, `morig`, `hts2a`, `cross` and `vk5qi`, men and women,
 8 kHz phone-band speech with its own background noise, one after another at their own levels,
 with 0.6 to 1.2 s of a -62 dBFS noise floor between them (seeded) and 0.5 s before and after:
-40.5 s, 16 kHz mono FLAC. `real_voices.txt` is what they say, a line per recording.
+40.5 s, 16 kHz mono FLAC. `real_voices.tsv` says where each recording lies in it (seconds)
+and what it says.
 `make_real_voices.py` made it and needs `codec2-examples` only to remake it. `ve9qrp` is left
 out, as are `f2400` and `m2400` (the sentences of `forig` and `morig`, coded) and two long
 recordings of radio noise in which the models hear no words.

@@ -41,7 +41,8 @@ def _assert_words_fit(result: Transcript, audio: DecodedAudio) -> None:
     half a second, and mostly over sound: the samples have digital silence or a quiet noise
     floor between sentences, so a word placed in a pause shows up."""
     words = result.words
-    assert words and " ".join(w.word for w in words).split() == result.text.split()
+    # Every character of the text in a word, in order ("cross-town" may be two words).
+    assert words and "".join(w.word for w in words) == "".join(result.text.split())
     assert all(a.end <= b.start for a, b in itertools.pairwise(words))
     for segment in result.segments:
         for w in segment.words or []:
@@ -136,7 +137,7 @@ def test_asking_for_words_never_changes_the_meetings_text(
         ("short.wav", TranscribeOptions()),
         ("spanish.flac", TranscribeOptions()),
         ("real_voices.flac", EN),
-        ("real_voices.flac", TranscribeOptions(language="en")),
+        ("real_voices.flac", TranscribeOptions(model="base", language="en")),
     ],
     ids=["short-tiny.en", "short-base", "spanish-base", "real-tiny.en", "real-base"],
 )
@@ -151,9 +152,26 @@ def test_asking_for_words_never_changes_the_text(
     assert timed.text == plain.text and timed.text
     _assert_words_fit(timed, audio)
     if sample == "real_voices.flac":
-        # Real people on a phone line: measured 0.053 with both models (4 words of 75: the
-        # call sign's "Quebec Italy" for "India", and "left it to you" or "ragdalf").
-        assert wer((SAMPLES / "real_voices.txt").read_text(), timed.text) <= 0.12
+        _assert_real_voices_heard(timed)
+
+
+def _assert_real_voices_heard(result: Transcript) -> None:
+    """The words heard in each recording of real_voices.flac against what it says: the seven
+    read sentences by WER, the radio call (vk5qi: a call sign spelled out and a count, which
+    tiny.en hears differently on each CPU) on its own, with a looser bound."""
+    sentences, call = [], []
+    lines = (SAMPLES / "real_voices.tsv").read_text().splitlines()[1:]
+    for start, end, name, text in (line.split("\t") for line in lines):
+        heard = " ".join(
+            w.word for w in result.words if float(start) <= (w.start + w.end) / 2 <= float(end)
+        )
+        (call if name == "vk5qi" else sentences).append((text, heard))
+    # Measured under every set of make test-cpus: tiny.en 0.038 in all (2 words of 52: "left
+    # it to you" for "left to chew"), base 0.038-0.058. A sentence left out is 0.12 or more.
+    assert wer(*(" ".join(x) for x in zip(*sentences, strict=True))) <= 0.1
+    # tiny.en 0.087 (native: "Quebec Italy"), 0.130 (mkl), 0.478 (oneDNN at AVX512_CORE or
+    # older: "it's a little big dog kilo five"); base 0.087 in all. Nothing heard is 1.0.
+    assert wer(*call[0]) <= 0.8
 
 
 def test_language_detection_and_base_model(
