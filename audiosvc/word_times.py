@@ -194,12 +194,11 @@ def place_words(
             _onto_sound(sound, starts, ends, i)
         _lengthen_short(sound, text, starts, ends, lo, hi, EPSILON)
     _lengthen_short(_Sound(None), text, starts, ends, lo, hi, EPSILON)
-    return [
-        w.model_copy(
-            update=dict(zip(("start", "end"), _rounded(float(s), float(e), lo, hi), strict=True))
-        )
-        for w, s, e in zip(words, starts, ends, strict=True)
-    ]
+    placed = []
+    for word, s, e in zip(words, starts, ends, strict=True):
+        start, end = _rounded(float(s), float(e), lo, hi)
+        placed.append(word.model_copy(update={"start": start, "end": end}))
+    return placed
 
 
 def _rounded(start: float, end: float, lo: float, hi: float) -> tuple[float, float]:
