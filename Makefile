@@ -78,7 +78,7 @@ fuzz: $(STAMP)
 
 # The model-output tests (WER, recall, DER, words over sound, speaker accuracy) once for each
 # set of instruction sets CTranslate2, oneDNN, OpenBLAS and numpy can be forced to here, with
-# each measure's lowest and highest (tests/cpu_spread.py; about an hour on 2 cores). Run it
+# each measure's lowest and highest (tests/cpu_spread.py; about 80 minutes on 2 cores). Run it
 # before changing a bound, and set the bound with margin over all of them. `make test-cpus
 # SETS="native oldest"` runs some of the sets.
 test-cpus: $(STAMP) browser
