@@ -11,11 +11,10 @@ gates apply to every provider's output:
   ``avg_logprob`` low; segments of punctuation alone are dropped too;
 * repetition loops: a segment whose window's ``compression_ratio`` and its own text's are
   both above 2.4 (Whisper's fallback to higher temperatures has already retried the window).
-  Whisper's ``compression_ratio`` is
-  the whole 30 s window's, given to each of its segments: on real speech that repeats
-  itself (a phone system's prompts, "users will join the conference" beside "the conference
-  will begin"), every segment of such a window read as a loop and was dropped, 12% WER on
-  a real recording against the raw engine's 4.7%.
+  Whisper's ratio is the whole 30 s window's, given to each of its segments: on real speech
+  that repeats itself (a phone system's prompts, "users will join the conference" beside
+  "the conference will begin"), every segment of such a window read as a loop and was
+  dropped, 12% WER on a real recording against the raw engine's 4.7%.
 """
 
 from __future__ import annotations

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
-from _common import SAMPLES, median, table
+from _common import ROOT, SAMPLES, median, table
 
 from audiosvc.media import DecodedAudio, decode
 from audiosvc.pipeline import transcribe_audio
@@ -35,61 +36,27 @@ from audiosvc.providers.base import TranscribeOptions
 from audiosvc.providers.local import _FALLBACK_TEMPERATURES, LocalProvider, load_model
 from audiosvc.settings import Settings
 
-RATE = 16_000
+sys.path.insert(0, str(ROOT))
+from tests.measures import pauses, rms_dbfs, utterance_edges
+
 FILES = ["short.wav", "real_voices.flac", "meeting.m4a"]
-PAUSE_S, PAUSE_DBFS, SOUND_DBFS = 0.5, -50.0, -45.0
 Word = tuple[str, float, float]
 
 
-def frame_db(pcm: np.ndarray) -> np.ndarray:
-    """dBFS of each 20 ms frame, every 10 ms."""
-    x = pcm.astype(np.float64) / 32768
-    hop, win = 160, 320
-    n = max(0, (len(x) - win) // hop + 1)
-    power = np.array([np.mean(x[i * hop : i * hop + win] ** 2) for i in range(n)])
-    return 10 * np.log10(power + 1e-12)
-
-
-def pauses(db: np.ndarray) -> list[tuple[float, float]]:
-    quiet = np.concatenate([[False], db < PAUSE_DBFS, [False]])
-    edges = np.flatnonzero(np.diff(quiet.astype(int)))
-    runs = [(a / 100, b / 100) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-    return [(a, b) for a, b in runs if b - a >= PAUSE_S]
-
-
-def rms_db(pcm: np.ndarray, start: float, end: float) -> float:
-    a = int(start * RATE)
-    piece = pcm[a : max(int(end * RATE), a + 1)].astype(np.float64) / 32768
-    return float(20 * np.log10(np.sqrt(np.mean(piece**2)) + 1e-12))
-
-
 def measure(words: list[Word], pcm: np.ndarray) -> dict[str, float]:
-    db = frame_db(pcm)
-    gaps = pauses(db)
-    utterances = []
-    edge = 0.0
-    for a, b in [*gaps, (len(pcm) / RATE, len(pcm) / RATE)]:
-        loud = np.flatnonzero(db[int(edge * 100) : int(a * 100)] >= PAUSE_DBFS)
-        if len(loud):  # the utterance's own sound, without the quiet at its edges
-            utterances.append((edge + loud[0] / 100, edge + (loud[-1] + 1) / 100))
-        edge = b
-    starts, ends = [], []
-    for onset, offset in utterances:
-        inside = [w for w in words if onset - 0.25 <= (w[1] + w[2]) / 2 <= offset + 0.25]
-        if inside:
-            starts.append(abs(inside[0][1] - onset) * 1000)
-            ends.append(abs(inside[-1][2] - offset) * 1000)
-    over_pause = sum(any(s < a and b < e for a, b in gaps) for _, s, e in words)
+    """The tests' measures (tests/measures.py), with the 90th percentile of the edge errors."""
+    gaps = pauses(pcm)
+    starts, ends = utterance_edges([(s, e) for _, s, e in words], pcm)
     return {
         "words": len(words),
         "zero": sum(e <= s for _, s, e in words),
         "under_50ms": sum(e - s < 0.05 for _, s, e in words),
-        "over_sound": sum(rms_db(pcm, s, e) > SOUND_DBFS for _, s, e in words) / len(words),
-        "over_pause": over_pause,
-        "start_ms": median(starts),
-        "end_ms": median(ends),
-        "start_p90": float(np.percentile(starts, 90)),
-        "end_p90": float(np.percentile(ends, 90)),
+        "over_sound": sum(rms_dbfs(pcm, s, e) > -45 for _, s, e in words) / len(words),
+        "over_pause": sum(any(s < a and b < e for a, b in gaps) for _, s, e in words),
+        "start_ms": median(starts) * 1000,
+        "end_ms": median(ends) * 1000,
+        "start_p90": float(np.percentile(starts, 90)) * 1000,
+        "end_p90": float(np.percentile(ends, 90)) * 1000,
     }
 
 

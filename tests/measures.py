@@ -66,7 +66,16 @@ def utterance_edge_errors(
     words: list[tuple[float, float]], pcm: np.ndarray, dbfs: float = -50.0
 ) -> tuple[float, float]:
     """How far the first word of each utterance starts from its sound's onset, and the last
-    ends from its offset (medians, seconds). An utterance is the sound between two
+    ends from its offset (medians, seconds)."""
+    starts, ends = utterance_edges(words, pcm, dbfs)
+    return float(np.median(starts)), float(np.median(ends))
+
+
+def utterance_edges(
+    words: list[tuple[float, float]], pcm: np.ndarray, dbfs: float = -50.0
+) -> tuple[list[float], list[float]]:
+    """For each utterance, how far its first word starts from its sound's onset, and how far
+    its last word ends from its offset (seconds). An utterance is the sound between two
     :func:`pauses`, from its first frame at ``dbfs`` or over to its last."""
     db = _frame_dbfs(pcm)
     starts, ends, edge = [], [], 0.0
@@ -80,7 +89,7 @@ def utterance_edge_errors(
                 starts.append(abs(inside[0][0] - onset))
                 ends.append(abs(inside[-1][1] - offset))
         edge = b
-    return float(np.median(starts)), float(np.median(ends))
+    return starts, ends
 
 
 def rms_dbfs(pcm: np.ndarray, start: float, end: float) -> float:

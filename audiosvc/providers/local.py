@@ -15,6 +15,7 @@ import numpy as np
 from audiosvc import metrics
 from audiosvc.models import model_path, resolve_model
 from audiosvc.providers.base import SAMPLE_RATE, AudioClip, SpeechOptions, TranscribeOptions
+from audiosvc.quality import compression_ratio
 from audiosvc.settings import Settings
 from audiosvc.transcript import Segment, Task, Transcript, Word, join_words, output_language
 
@@ -153,7 +154,7 @@ def _fitted(
     carries Whisper's own reliability figures, so the pipeline's filters apply as to any
     chunk."""
     from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+    from faster_whisper.transcribe import get_suppressed_tokens
 
     seconds = max(_FITTED_MIN_SECONDS, int(clip.duration) + 2)
     audio = np.zeros(seconds * SAMPLE_RATE, np.float32)
@@ -195,7 +196,7 @@ def _fitted(
                 text=text,
                 tokens=tokens,
                 avg_logprob=result.scores[0] * len(tokens) / (len(tokens) + 1),
-                compression_ratio=get_compression_ratio(text),
+                compression_ratio=compression_ratio(text),
                 no_speech_prob=result.no_speech_prob,
             )
         )
